@@ -1,0 +1,114 @@
+/**
+ * What the instance manager reads from its Cluster: a narrow, decoded view of the
+ * CloudNativePG-compatible `Cluster` object (v1 field names). Fields the instance does
+ * not act on are ignored, so the full Cluster (from the API server or a file) decodes here.
+ */
+import { Schema } from "effect"
+
+/** `spec.postgresql.synchronous`. */
+export const SynchronousSpec = Schema.Struct({
+  method: Schema.Literal("any", "first"),
+  number: Schema.Number,
+  dataDurability: Schema.optional(Schema.Literal("required", "preferred"))
+})
+export type SynchronousSpec = typeof SynchronousSpec.Type
+
+const SecretRef = Schema.Struct({ name: Schema.String })
+const KeyRef = Schema.Struct({ name: Schema.String, key: Schema.String })
+
+/** `spec.bootstrap.initdb`. */
+export const InitdbSpec = Schema.Struct({
+  database: Schema.optional(Schema.String),
+  owner: Schema.optional(Schema.String),
+  secret: Schema.optional(SecretRef),
+  encoding: Schema.optional(Schema.String),
+  locale: Schema.optional(Schema.String),
+  localeCType: Schema.optional(Schema.String),
+  localeCollate: Schema.optional(Schema.String),
+  dataChecksums: Schema.optional(Schema.Boolean),
+  walSegmentSize: Schema.optional(Schema.Number),
+  postInitSQL: Schema.optional(Schema.Array(Schema.String)),
+  postInitApplicationSQL: Schema.optional(Schema.Array(Schema.String)),
+  postInitTemplateSQL: Schema.optional(Schema.Array(Schema.String))
+})
+export type InitdbSpec = typeof InitdbSpec.Type
+
+/** The part of a Cluster the instance manager acts on. */
+export const ClusterView = Schema.Struct({
+  metadata: Schema.Struct({
+    name: Schema.String,
+    namespace: Schema.optional(Schema.String),
+    annotations: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
+  }),
+  spec: Schema.Struct({
+    postgresql: Schema.optional(Schema.Struct({
+      parameters: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+      pg_hba: Schema.optional(Schema.Array(Schema.String)),
+      pg_ident: Schema.optional(Schema.Array(Schema.String)),
+      synchronous: Schema.optional(SynchronousSpec)
+    })),
+    minSyncReplicas: Schema.optional(Schema.Number),
+    maxSyncReplicas: Schema.optional(Schema.Number),
+    bootstrap: Schema.optional(Schema.Struct({ initdb: Schema.optional(InitdbSpec) })),
+    superuserSecret: Schema.optional(SecretRef),
+    enableSuperuserAccess: Schema.optional(Schema.Boolean),
+    smartShutdownTimeout: Schema.optional(Schema.Number),
+    stopDelay: Schema.optional(Schema.Number),
+    monitoring: Schema.optional(Schema.Struct({
+      disableDefaultQueries: Schema.optional(Schema.Boolean),
+      customQueriesConfigMap: Schema.optional(Schema.Array(KeyRef)),
+      customQueriesSecret: Schema.optional(Schema.Array(KeyRef))
+    }))
+  }),
+  status: Schema.optional(Schema.Struct({
+    currentPrimary: Schema.optional(Schema.String),
+    targetPrimary: Schema.optional(Schema.String),
+    instanceNames: Schema.optional(Schema.Array(Schema.String))
+  }))
+})
+export type ClusterView = typeof ClusterView.Type
+
+/** Annotation listing fenced instances: a JSON array of names (or `"*"`), or one name. */
+export const fencedInstancesAnnotation = "tusk.dev/fencedInstances"
+
+/** Whether `instance` is fenced by the Cluster's fencing annotation. */
+export const isFenced = (view: ClusterView, instance: string): boolean => {
+  const raw = view.metadata.annotations?.[fencedInstancesAnnotation]?.trim()
+  if (raw === undefined || raw === "") return false
+  let names: ReadonlyArray<unknown> = [raw]
+  if (raw.startsWith("[")) {
+    try {
+      const parsed: unknown = JSON.parse(raw)
+      names = Array.isArray(parsed) ? parsed : []
+    } catch {
+      names = []
+    }
+  }
+  return names.includes("*") || names.includes(instance)
+}
+
+/** The instance every other one should follow: the target primary while set, else the current one. */
+export const leader = (view: ClusterView): string | undefined =>
+  view.status?.targetPrimary ?? view.status?.currentPrimary
+
+/** Names of the Secrets the instance reads, with CloudNativePG's defaults. */
+export const secretNames = (view: ClusterView) => {
+  const c = view.metadata.name
+  return {
+    superuser: view.spec.superuserSecret?.name ?? `${c}-superuser`,
+    app: view.spec.bootstrap?.initdb?.secret?.name ?? `${c}-app`,
+    ca: `${c}-ca`,
+    server: `${c}-server`,
+    replication: `${c}-replication`
+  }
+}
+
+/** Whether the superuser gets a password (from its Secret) at all. */
+export const superuserHasPassword = (view: ClusterView): boolean =>
+  view.spec.enableSuperuserAccess === true || view.spec.superuserSecret !== undefined
+
+/** Seconds: CloudNativePG's defaults for smart shutdown and the total stop budget. */
+export const shutdownBudget = (view: ClusterView) => ({
+  smartSeconds: view.spec.smartShutdownTimeout ?? 180,
+  stopSeconds: view.spec.stopDelay ?? 1800
+})

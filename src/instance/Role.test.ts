@@ -1,0 +1,70 @@
+import { describe, expect, test } from "bun:test"
+import { decide, Role, type Observation, type Postmaster } from "./Role.ts"
+
+const running = (inRecovery: boolean): Postmaster => ({ _tag: "Running", inRecovery })
+const obs = (o: Partial<Observation>): Observation => ({
+  self: "c-1",
+  targetPrimary: "c-1",
+  currentPrimary: "c-1",
+  fenced: false,
+  data: "primary",
+  postmaster: running(false),
+  walReceiverActive: false,
+  caughtUp: true,
+  ...o
+})
+const step = (o: Partial<Observation>, previous: Role = Role.Starting()) => {
+  const d = decide(previous, obs(o))
+  return [d.role._tag, d.action._tag] as const
+}
+
+describe("Role.decide", () => {
+  test("a steady primary waits", () => {
+    expect(step({})).toEqual(["Primary", "Wait"])
+  })
+  test("a fresh primary reports itself", () => {
+    expect(step({ currentPrimary: undefined })).toEqual(["Primary", "ReportPrimary"])
+    expect(step({ currentPrimary: undefined, targetPrimary: undefined })).toEqual(["Primary", "ReportPrimary"])
+  })
+  test("a primary stops at once when another instance is the target", () => {
+    expect(step({ targetPrimary: "c-2" })).toEqual(["Demoting", "StopPostmaster"])
+    expect(step({ targetPrimary: undefined, currentPrimary: "c-2" })).toEqual(["Demoting", "StopPostmaster"])
+  })
+  test("a starting primary's data never comes up while another leads", () => {
+    expect(step({ targetPrimary: "c-2", postmaster: { _tag: "Starting" } })).toEqual(["Demoting", "StopPostmaster"])
+    expect(step({ data: "standby", targetPrimary: "c-2", postmaster: { _tag: "Starting" } })).toEqual(["Starting", "Wait"])
+  })
+  test("a former primary waits for the new primary, then rewinds from it", () => {
+    const former = { postmaster: { _tag: "NotRunning" } as const, targetPrimary: "c-2" }
+    expect(step({ ...former, currentPrimary: "c-1" })).toEqual(["Demoting", "Wait"])
+    const d = decide(Role.Demoting(), obs({ ...former, currentPrimary: "c-2" }))
+    expect(d.action).toEqual({ _tag: "Rewind", from: "c-2" })
+  })
+  test("standby data starts as a standby; primary data starts when it leads", () => {
+    expect(step({ data: "standby", postmaster: { _tag: "NotRunning" }, targetPrimary: "c-2" })).toEqual(["Starting", "StartPostmaster"])
+    expect(step({ postmaster: { _tag: "NotRunning" } })).toEqual(["Starting", "StartPostmaster"])
+    expect(step({ postmaster: { _tag: "NotRunning" }, data: "missing" })).toEqual(["Stopped", "Wait"])
+  })
+  test("a standby follows; it promotes only once the receiver stopped and it caught up", () => {
+    const standby = { data: "standby" as const, postmaster: running(true) }
+    expect(step({ ...standby, targetPrimary: "c-2", currentPrimary: "c-2", walReceiverActive: true })).toEqual(["Standby", "Wait"])
+    expect(decide(Role.Starting(), obs({ ...standby, targetPrimary: "c-2", walReceiverActive: true })).role).toEqual(Role.Standby({ streaming: true }))
+    expect(step({ ...standby, currentPrimary: "c-2", walReceiverActive: true })).toEqual(["Promoting", "Wait"])
+    expect(step({ ...standby, currentPrimary: "c-2", caughtUp: false })).toEqual(["Promoting", "Wait"])
+    expect(step({ ...standby, currentPrimary: "c-2" })).toEqual(["Promoting", "Promote"])
+  })
+  test("fencing stops the postmaster and then waits, whatever the role", () => {
+    expect(step({ fenced: true })).toEqual(["Fenced", "StopPostmaster"])
+    expect(step({ fenced: true, postmaster: { _tag: "Starting" } })).toEqual(["Fenced", "StopPostmaster"])
+    expect(step({ fenced: true, postmaster: { _tag: "NotRunning" } })).toEqual(["Fenced", "Wait"])
+  })
+  test("never two writable primaries: whenever another instance leads, a running primary stops", () => {
+    const names = ["c-1", "c-2", "c-3", undefined]
+    for (const targetPrimary of names) for (const currentPrimary of names) {
+      const lead = targetPrimary ?? currentPrimary
+      const d = decide(Role.Primary(), obs({ targetPrimary, currentPrimary }))
+      if (lead !== undefined && lead !== "c-1") expect(d.action._tag).toBe("StopPostmaster")
+      else expect(d.role._tag).toBe("Primary")
+    }
+  })
+})
