@@ -1,0 +1,29 @@
+/**
+ * The one entry point of the `tusk` binary. It is the only module that reads argv and
+ * the environment, and the only one that runs the Effect runtime. Invoked as
+ * `kubectl-tusk` (a symlink or copy) it is the kubectl plugin.
+ */
+import { Command } from "@effect/cli"
+import { BunContext, BunRuntime } from "@effect/platform-bun"
+import { Console, Effect } from "effect"
+import { basename } from "node:path"
+import { pluginCommand } from "./plugin/command.ts"
+import { buildInfo, versionLine } from "./Version.ts"
+
+const version = Command.make("version", {}, () => Console.log(versionLine)).pipe(
+  Command.withDescription("Print the version of this binary."),
+)
+
+const tusk = Command.make("tusk").pipe(
+  Command.withDescription("Tusk: a Kubernetes operator for highly available PostgreSQL."),
+  Command.withSubcommands([version]),
+)
+
+const invokedAs = basename(process.argv0 === "bun" ? (process.argv[1] ?? "") : process.argv0)
+const asPlugin = invokedAs === "kubectl-tusk"
+
+const cli = asPlugin
+  ? Command.run(pluginCommand, { name: "kubectl tusk", version: buildInfo.version })
+  : Command.run(tusk, { name: "tusk", version: buildInfo.version })
+
+cli(process.argv).pipe(Effect.provide(BunContext.layer), BunRuntime.runMain)
