@@ -13,6 +13,11 @@ export interface CelRule {
   readonly reason?: "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired" | "FieldValueDuplicate"
 }
 
+/**
+ * Documentation of a field for the CRD (`kubectl explain`). Kept apart from Effect's
+ * `description`, which Effect also uses as the "expected" text of decode errors.
+ */
+export const DocId: unique symbol = Symbol.for("tusk/api/Doc")
 /** CEL rules attached to a schema node. */
 export const CelRulesId: unique symbol = Symbol.for("tusk/api/CelRules")
 /** Node whose content is opaque to Tusk: `x-kubernetes-preserve-unknown-fields`. */
@@ -23,6 +28,7 @@ export const IntOrStringId: unique symbol = Symbol.for("tusk/api/IntOrString")
 declare module "effect/Schema" {
   namespace Annotations {
     interface GenericSchema<A> extends Schema<A> {
+      [DocId]?: string
       [CelRulesId]?: ReadonlyArray<CelRule>
       [PreserveUnknownFieldsId]?: true
       [IntOrStringId]?: true

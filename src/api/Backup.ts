@@ -4,7 +4,7 @@
  * backups yet, and the reconciler reports that in each Backup's status.
  */
 import { Schema } from "effect"
-import { rule } from "./Annotations.ts"
+import { DocId, rule } from "./Annotations.ts"
 import { apiVersion } from "./Cluster.ts"
 import { optional, withDefault } from "./Fields.ts"
 import { LocalObjectReference, ObjectMeta, Opaque } from "./Kubernetes.ts"
@@ -13,7 +13,7 @@ const BackupMethod = Schema.Literal("barmanObjectStore", "volumeSnapshot", "plug
 const BackupTarget = Schema.Literal("primary", "prefer-standby")
 
 export const BackupSpec = Schema.Struct({
-  cluster: LocalObjectReference.annotations({ description: "The Cluster to back up." }),
+  cluster: LocalObjectReference.annotations({ [DocId]: "The Cluster to back up." }),
   method: withDefault(BackupMethod, "barmanObjectStore"),
   target: optional(BackupTarget),
   online: optional(Schema.Boolean),

@@ -5,7 +5,7 @@
  * refusal instead of pruning them.
  */
 import { Schema } from "effect"
-import { rule, serverRules } from "./Annotations.ts"
+import { DocId, rule, serverRules } from "./Annotations.ts"
 import { defaultedStruct, optional, refusing, withDefault } from "./Fields.ts"
 import {
   Condition,
@@ -32,16 +32,16 @@ const Seconds = Schema.Int.pipe(Schema.nonNegative())
 /** Storage for PGDATA or WAL: a size (and class) or a full PVC template. */
 export const StorageConfiguration = Schema.Struct({
   size: optional(
-    QuantityString.annotations({ description: "Size of the volume, e.g. 10Gi. Required unless pvcTemplate sets it." }),
+    QuantityString.annotations({ [DocId]: "Size of the volume, e.g. 10Gi. Required unless pvcTemplate sets it." }),
   ),
   storageClass: optional(
-    Schema.String.annotations({ description: "StorageClass of the volume; the cluster default when absent." }),
+    Schema.String.annotations({ [DocId]: "StorageClass of the volume; the cluster default when absent." }),
   ),
   resizeInUseVolumes: withDefault(
-    Schema.Boolean.annotations({ description: "Grow bound volumes in place when size grows." }),
+    Schema.Boolean.annotations({ [DocId]: "Grow bound volumes in place when size grows." }),
     true,
   ),
-  pvcTemplate: optional(Opaque.annotations({ description: "A PersistentVolumeClaim spec used as the template." })),
+  pvcTemplate: optional(Opaque.annotations({ [DocId]: "A PersistentVolumeClaim spec used as the template." })),
 }).pipe(
   rule((s) => s.size !== undefined || s.pvcTemplate !== undefined, {
     rule: "has(self.size) || has(self.pvcTemplate)",
@@ -54,14 +54,14 @@ export type StorageConfiguration = typeof StorageConfiguration.Type
 /** `postgresql.synchronous`: quorum- or priority-based synchronous replication. */
 export const SynchronousReplicaConfiguration = Schema.Struct({
   method: Schema.Literal("any", "first").annotations({
-    description: "any: quorum (ANY n), first: priority (FIRST n).",
+    [DocId]: "any: quorum (ANY n), first: priority (FIRST n).",
   }),
   number: Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)).annotations({
-    description: "Number of synchronous standbys that must confirm each commit.",
+    [DocId]: "Number of synchronous standbys that must confirm each commit.",
   }),
   dataDurability: withDefault(
     Schema.Literal("required", "preferred").annotations({
-      description:
+      [DocId]:
         "required: commits wait for the standbys even when too few are available; preferred: synchronous only while enough standbys are healthy.",
     }),
     "required",
@@ -72,7 +72,7 @@ export const SynchronousReplicaConfiguration = Schema.Struct({
 export const PostgresConfiguration = Schema.Struct({
   parameters: optional(
     Schema.Record({ key: Schema.String, value: Schema.String })
-      .annotations({ description: "postgresql.conf parameters. Parameters Tusk manages are refused." })
+      .annotations({ [DocId]: "postgresql.conf parameters. Parameters Tusk manages are refused." })
       .pipe(
         Schema.annotations({ jsonSchema: { maxProperties: 300 } }),
         rule((p) => Object.keys(p).every((k) => !isManagedParameter(k)), {
@@ -83,11 +83,11 @@ export const PostgresConfiguration = Schema.Struct({
       ),
   ),
   pg_hba: optional(
-    Schema.Array(Schema.String).annotations({ description: "pg_hba.conf lines, placed after Tusk's own rules." }),
+    Schema.Array(Schema.String).annotations({ [DocId]: "pg_hba.conf lines, placed after Tusk's own rules." }),
   ),
-  pg_ident: optional(Schema.Array(Schema.String).annotations({ description: "pg_ident.conf lines." })),
+  pg_ident: optional(Schema.Array(Schema.String).annotations({ [DocId]: "pg_ident.conf lines." })),
   shared_preload_libraries: optional(
-    Schema.Array(Schema.String).annotations({ description: "Libraries added to shared_preload_libraries." }),
+    Schema.Array(Schema.String).annotations({ [DocId]: "Libraries added to shared_preload_libraries." }),
   ),
   synchronous: optional(SynchronousReplicaConfiguration),
 }).pipe(
@@ -102,33 +102,33 @@ export const PostgresConfiguration = Schema.Struct({
 
 /** `bootstrap.initdb`: create a new cluster from scratch. */
 export const BootstrapInitDB = Schema.Struct({
-  database: withDefault(Schema.String.annotations({ description: "Application database to create." }), "app"),
+  database: withDefault(Schema.String.annotations({ [DocId]: "Application database to create." }), "app"),
   owner: optional(
-    Schema.String.annotations({ description: "Owner of the application database; the database name when absent." }),
+    Schema.String.annotations({ [DocId]: "Owner of the application database; the database name when absent." }),
   ),
   secret: optional(
     LocalObjectReference.annotations({
-      description: "basic-auth Secret with the owner's password; generated when absent.",
+      [DocId]: "basic-auth Secret with the owner's password; generated when absent.",
     }),
   ),
   encoding: withDefault(Schema.String, "UTF8"),
-  locale: optional(Schema.String.annotations({ description: "Sets LC_COLLATE and LC_CTYPE together." })),
+  locale: optional(Schema.String.annotations({ [DocId]: "Sets LC_COLLATE and LC_CTYPE together." })),
   localeCType: withDefault(Schema.String, "C"),
   localeCollate: withDefault(Schema.String, "C"),
   dataChecksums: withDefault(Schema.Boolean, false),
   walSegmentSize: optional(
     Schema.Literal(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024).annotations({
-      description: "WAL segment size in megabytes (a power of two, 1 to 1024).",
+      [DocId]: "WAL segment size in megabytes (a power of two, 1 to 1024).",
     }),
   ),
   postInitSQL: optional(
-    Schema.Array(Schema.String).annotations({ description: "SQL run as superuser in `postgres` after initdb." }),
+    Schema.Array(Schema.String).annotations({ [DocId]: "SQL run as superuser in `postgres` after initdb." }),
   ),
   postInitApplicationSQL: optional(
-    Schema.Array(Schema.String).annotations({ description: "SQL run as superuser in the application database." }),
+    Schema.Array(Schema.String).annotations({ [DocId]: "SQL run as superuser in the application database." }),
   ),
   postInitTemplateSQL: optional(
-    Schema.Array(Schema.String).annotations({ description: "SQL run as superuser in template1." }),
+    Schema.Array(Schema.String).annotations({ [DocId]: "SQL run as superuser in template1." }),
   ),
 }).pipe(
   refusing(
@@ -151,11 +151,11 @@ export const Bootstrap = Schema.Struct({
 
 export const AffinityConfiguration = Schema.Struct({
   enablePodAntiAffinity: optional(
-    Schema.Boolean.annotations({ description: "Spread instances with pod anti-affinity (on unless false)." }),
+    Schema.Boolean.annotations({ [DocId]: "Spread instances with pod anti-affinity (on unless false)." }),
   ),
   podAntiAffinityType: withDefault(
     Schema.Literal("preferred", "required").annotations({
-      description: "preferred: spread when possible; required: never two instances per topology domain.",
+      [DocId]: "preferred: spread when possible; required: never two instances per topology domain.",
     }),
     "preferred",
   ),
@@ -227,15 +227,15 @@ const refusedClusterFields = [
 export const ClusterSpec = Schema.Struct({
   description: optional(Schema.String),
   inheritedMetadata: optional(
-    EmbeddedObjectMetadata.annotations({ description: "Labels and annotations copied to every object Tusk creates." }),
+    EmbeddedObjectMetadata.annotations({ [DocId]: "Labels and annotations copied to every object Tusk creates." }),
   ),
   imageName: optional(
-    Schema.String.annotations({ description: "PostgreSQL container image; the operator's default when absent." }),
+    Schema.String.annotations({ [DocId]: "PostgreSQL container image; the operator's default when absent." }),
   ),
   imagePullPolicy: optional(Schema.Literal("Always", "Never", "IfNotPresent")),
   instances: withDefault(
     Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)).annotations({
-      description: "Number of instances: one primary, the rest streaming replicas.",
+      [DocId]: "Number of instances: one primary, the rest streaming replicas.",
     }),
     1,
   ),
@@ -244,53 +244,53 @@ export const ClusterSpec = Schema.Struct({
   postgresql: defaultedStruct(PostgresConfiguration),
   bootstrap: optional(Bootstrap),
   superuserSecret: optional(
-    LocalObjectReference.annotations({ description: "basic-auth Secret with the postgres password." }),
+    LocalObjectReference.annotations({ [DocId]: "basic-auth Secret with the postgres password." }),
   ),
   enableSuperuserAccess: withDefault(
-    Schema.Boolean.annotations({ description: "Create the -superuser Secret and allow postgres to log in." }),
+    Schema.Boolean.annotations({ [DocId]: "Create the -superuser Secret and allow postgres to log in." }),
     false,
   ),
   certificates: optional(CertificatesConfiguration),
   storage: StorageConfiguration,
   walStorage: optional(StorageConfiguration),
   startDelay: withDefault(
-    Seconds.annotations({ description: "Seconds an instance may take to start before it counts as failed." }),
+    Seconds.annotations({ [DocId]: "Seconds an instance may take to start before it counts as failed." }),
     3600,
   ),
   stopDelay: withDefault(
-    Seconds.annotations({ description: "Seconds PostgreSQL gets to stop (pod termination grace period)." }),
+    Seconds.annotations({ [DocId]: "Seconds PostgreSQL gets to stop (pod termination grace period)." }),
     1800,
   ),
   smartShutdownTimeout: withDefault(
-    Seconds.annotations({ description: "Seconds of smart shutdown before a fast shutdown." }),
+    Seconds.annotations({ [DocId]: "Seconds of smart shutdown before a fast shutdown." }),
     180,
   ),
   switchoverDelay: withDefault(
-    Seconds.annotations({ description: "Seconds the old primary gets to shut down cleanly in a switchover." }),
+    Seconds.annotations({ [DocId]: "Seconds the old primary gets to shut down cleanly in a switchover." }),
     3600,
   ),
   failoverDelay: withDefault(
-    Seconds.annotations({ description: "Seconds to wait before failing over an unhealthy primary." }),
+    Seconds.annotations({ [DocId]: "Seconds to wait before failing over an unhealthy primary." }),
     0,
   ),
   affinity: defaultedStruct(AffinityConfiguration),
   resources: optional(ResourceRequirements),
   primaryUpdateStrategy: withDefault(
     Schema.Literal("unsupervised", "supervised").annotations({
-      description: "unsupervised: Tusk updates the primary itself; supervised: it waits for the user.",
+      [DocId]: "unsupervised: Tusk updates the primary itself; supervised: it waits for the user.",
     }),
     "unsupervised",
   ),
   primaryUpdateMethod: withDefault(
     Schema.Literal("switchover", "restart").annotations({
-      description: "How an unsupervised update reaches the primary.",
+      [DocId]: "How an unsupervised update reaches the primary.",
     }),
     "restart",
   ),
   monitoring: optional(MonitoringConfiguration),
   env: optional(Schema.Array(EnvVar)),
   enablePDB: withDefault(
-    Schema.Boolean.annotations({ description: "Create PodDisruptionBudgets for the instances." }),
+    Schema.Boolean.annotations({ [DocId]: "Create PodDisruptionBudgets for the instances." }),
     true,
   ),
   logLevel: withDefault(Schema.Literal("error", "warning", "info", "debug", "trace"), "info"),

@@ -5,7 +5,7 @@
  * walk follows `from` through transformations and keeps every refinement's constraints.
  */
 import { Option, SchemaAST as AST } from "effect"
-import { type CelRule, CelRulesId, IntOrStringId, PreserveUnknownFieldsId } from "./Annotations.ts"
+import { type CelRule, CelRulesId, DocId, IntOrStringId, PreserveUnknownFieldsId } from "./Annotations.ts"
 import { RefusedFieldsId } from "./Fields.ts"
 
 /** The subset of apiextensions.k8s.io/v1 JSONSchemaProps that Tusk's CRDs use. */
@@ -55,9 +55,6 @@ const constraintKeys = [
   "default",
 ] as const
 
-/** Effect's built-in schemas describe themselves in lowercase ("a string"); ours are sentences. */
-const isBuiltinDescription = (d: string) => /^an? /.test(d)
-
 /** Annotations of one node, merged into the props of the node it describes. */
 const annotate = (ast: AST.Annotated, into: JSONSchemaProps): JSONSchemaProps => {
   const out: JSONSchemaProps = { ...into }
@@ -82,10 +79,8 @@ const annotate = (ast: AST.Annotated, into: JSONSchemaProps): JSONSchemaProps =>
       }
     }
   }
-  const description = AST.getDescriptionAnnotation(ast)
-  if (Option.isSome(description) && !isBuiltinDescription(description.value) && out.description === undefined) {
-    out.description = description.value
-  }
+  const doc = ast.annotations[DocId] as string | undefined
+  if (doc !== undefined && out.description === undefined) out.description = doc
   const dflt = AST.getDefaultAnnotation(ast)
   if (Option.isSome(dflt) && out.default === undefined) out.default = dflt.value
   const rules = ast.annotations[CelRulesId] as ReadonlyArray<CelRule> | undefined
