@@ -1,0 +1,213 @@
+/**
+ * An informer: a paginated LIST, then a WATCH from its resourceVersion, kept open for as
+ * long as the scope lives. It resumes from the last version seen (bookmarks included),
+ * relists and diffs by UID when the server answers 410 Gone, backs off with jitter on
+ * errors, and restarts a watch that has gone silent. Subscribers get the cache's changes
+ * as a Stream; nothing polls.
+ */
+import { Data, Deferred, Duration, Effect, Metric, Option, PubSub, Ref, Stream } from "effect"
+import * as Backoff from "./Backoff.ts"
+import { KubeClient } from "./KubeClient.ts"
+import type * as KubeError from "./KubeError.ts"
+import type { KubeObject } from "./ObjectMeta.ts"
+import type * as Resource from "./Resource.ts"
+import { Store, type Change } from "./Store.ts"
+
+/** How an informer lists and watches. */
+export interface Options<A> {
+  /** Restrict to one namespace; all namespaces when absent. */
+  readonly namespace?: string | undefined
+  readonly labelSelector?: string | undefined
+  readonly fieldSelector?: string | undefined
+  /** Label keys to index (see `byLabel`). */
+  readonly indexedLabels?: ReadonlyArray<string> | undefined
+  readonly pageSize?: number | undefined
+  /** Range the watch's timeoutSeconds is drawn from; kept below Bun's 5-minute fetch idle limit. */
+  readonly watchTimeout?: { readonly min: Duration.Duration; readonly max: Duration.Duration } | undefined
+  /** Restart a watch on which nothing, not even a bookmark, arrived for this long. */
+  readonly watchdog?: Duration.Duration | undefined
+  readonly backoff?: Backoff.Policy | undefined
+  /** Start from a state seen earlier instead of listing; a compacted version leads to a relist. */
+  readonly resumeFrom?: { readonly resourceVersion: string; readonly items: ReadonlyArray<A> } | undefined
+}
+
+/** Counters of what an informer did, for tests and metrics. */
+export interface Stats {
+  readonly lists: number
+  readonly relists: number
+  readonly watches: number
+  readonly watchErrors: number
+  readonly stalls: number
+  readonly events: number
+  readonly resourceVersion: string | undefined
+}
+
+/** A running informer over one kind. */
+export interface Informer<A extends KubeObject> {
+  readonly resource: Resource.ResourceInfo
+  /** Completes once the first list is in the cache. */
+  readonly synced: Effect.Effect<void>
+  readonly isSynced: Effect.Effect<boolean>
+  readonly get: (key: string) => Effect.Effect<Option.Option<A>>
+  readonly list: Effect.Effect<ReadonlyArray<A>>
+  /** Objects whose indexed label has this value. */
+  readonly byLabel: (label: string, value: string) => Effect.Effect<ReadonlyArray<A>>
+  /** The current contents as Added, then every change as it happens. */
+  readonly changes: Stream.Stream<Change<A>>
+  readonly stats: Effect.Effect<Stats>
+}
+
+/** The watch delivered nothing for longer than the watchdog allows. */
+export class WatchStalled extends Data.TaggedError("WatchStalled")<{ readonly after: Duration.Duration }> {}
+
+const defaults = {
+  pageSize: 500,
+  watchTimeout: { min: Duration.minutes(3), max: Duration.seconds(270) },
+  watchdog: Duration.seconds(150),
+  backoff: { base: Duration.millis(200), max: Duration.seconds(30), jitter: 0.5 } satisfies Backoff.Policy,
+}
+
+const listsTotal = Metric.counter("tusk_informer_lists_total", { description: "Full lists made by informers", incremental: true })
+const relistsTotal = Metric.counter("tusk_informer_relists_total", { description: "Relists after 410 Gone", incremental: true })
+const watchesTotal = Metric.counter("tusk_informer_watches_total", { description: "Watch requests opened", incremental: true })
+const watchErrorsTotal = Metric.counter("tusk_informer_watch_errors_total", { description: "Watches that ended in an error", incremental: true })
+const eventsTotal = Metric.counter("tusk_informer_events_total", { description: "Watch events received, bookmarks included", incremental: true })
+
+/** Start an informer for the life of the scope. */
+export const make = <A extends KubeObject, I>(resource: Resource.Resource<A, I>, options: Options<A> = {}) =>
+  Effect.gen(function* () {
+    const client = yield* KubeClient
+    const store = new Store<A>(options.indexedLabels ?? [])
+    const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<Change<A>>(), PubSub.shutdown)
+    const synced = yield* Deferred.make<void>()
+    const stats = yield* Ref.make<Stats>({
+      lists: 0, relists: 0, watches: 0, watchErrors: 0, stalls: 0, events: 0, resourceVersion: undefined,
+    })
+    const bump = (m: Metric.Metric.Counter<number>) => Metric.increment(Metric.tagged(m, "resource", resource.plural))
+    const count = (field: "lists" | "relists" | "watches" | "watchErrors" | "stalls" | "events") =>
+      Ref.update(stats, (s) => ({ ...s, [field]: s[field] + 1 }))
+    const setVersion = (rv: string) => Ref.update(stats, (s) => ({ ...s, resourceVersion: rv }))
+    const watchTimeout = options.watchTimeout ?? defaults.watchTimeout
+    const watchdog = options.watchdog ?? defaults.watchdog
+    const backoff = options.backoff ?? defaults.backoff
+    const scope = { namespace: options.namespace, labelSelector: options.labelSelector, fieldSelector: options.fieldSelector }
+
+    const publish = (changes: ReadonlyArray<Change<A>>) =>
+      changes.length === 0 ? Effect.void : PubSub.publishAll(pubsub, changes)
+
+    const relist = Effect.gen(function* () {
+      const page = yield* client.list(resource, { ...scope, limit: options.pageSize ?? defaults.pageSize })
+      yield* count("lists")
+      yield* bump(listsTotal)
+      yield* publish(store.replace(page.items))
+      yield* setVersion(page.resourceVersion)
+      yield* Deferred.succeed(synced, undefined)
+      return page.resourceVersion
+    })
+
+    const timeoutSeconds = () => {
+      const min = Duration.toSeconds(watchTimeout.min)
+      const max = Duration.toSeconds(watchTimeout.max)
+      return Math.floor(min + Math.random() * (max - min))
+    }
+
+    // One watch, until the server closes it; returns the last version seen.
+    const watchOnce = (from: string) =>
+      Effect.gen(function* () {
+        let rv = from
+        yield* count("watches")
+        yield* bump(watchesTotal)
+        yield* client.watch(resource, { ...scope, resourceVersion: from, timeoutSeconds: timeoutSeconds(), allowWatchBookmarks: true }).pipe(
+          Stream.timeoutFail(() => new WatchStalled({ after: watchdog }), watchdog),
+          Stream.runForEach((event) =>
+            Effect.gen(function* () {
+              yield* count("events")
+              yield* bump(eventsTotal)
+              switch (event.type) {
+                case "BOOKMARK":
+                  rv = event.resourceVersion
+                  break
+                case "ADDED":
+                case "MODIFIED":
+                  yield* publish(store.upsert(event.object))
+                  rv = event.object.metadata.resourceVersion ?? rv
+                  break
+                case "DELETED":
+                  yield* publish(store.delete(event.object))
+                  rv = event.object.metadata.resourceVersion ?? rv
+                  break
+              }
+              yield* setVersion(rv)
+            })
+          ),
+        )
+        return rv
+      })
+
+    type Step = { readonly rv: string | undefined; readonly attempt: number }
+    const fail = (step: Step, e: KubeError.KubeError | WatchStalled) =>
+      Effect.gen(function* () {
+        if (e._tag === "Gone") {
+          yield* count("relists")
+          yield* bump(relistsTotal)
+          yield* Effect.logInfo("resource version expired, relisting").pipe(Effect.annotateLogs({ resource: resource.plural }))
+          return { rv: undefined, attempt: 0 }
+        }
+        if (e._tag === "WatchStalled") yield* count("stalls")
+        yield* count("watchErrors")
+        yield* bump(watchErrorsTotal)
+        const wait = Backoff.delay(backoff, step.attempt)
+        yield* Effect.logWarning("watch failed, retrying").pipe(
+          Effect.annotateLogs({ resource: resource.plural, error: e._tag, detail: "message" in e ? e.message : "", retryIn: Duration.format(wait) }),
+        )
+        yield* Effect.sleep(wait)
+        return { rv: step.rv, attempt: step.attempt + 1 }
+      })
+
+    const step = (s: Step): Effect.Effect<Step> =>
+      Effect.gen(function* () {
+        if (s.rv === undefined) {
+          return yield* relist.pipe(
+            Effect.map((rv): Step => ({ rv, attempt: s.attempt })),
+            Effect.catchAll((e) => fail(s, e)),
+          )
+        }
+        const started = Date.now()
+        return yield* watchOnce(s.rv).pipe(
+          // A watch the server ends at once, again and again, must not spin.
+          Effect.flatMap((rv) => Date.now() - started > 1000 ? Effect.succeed<Step>({ rv, attempt: 0 }) : fail({ rv, attempt: s.attempt }, new WatchStalled({ after: Duration.zero }))),
+          Effect.catchAll((e) => fail(s, e)),
+        )
+      })
+
+    const initial: Step = options.resumeFrom === undefined
+      ? { rv: undefined, attempt: 0 }
+      : { rv: options.resumeFrom.resourceVersion, attempt: 0 }
+    if (options.resumeFrom !== undefined) {
+      store.replace(options.resumeFrom.items)
+      yield* Deferred.succeed(synced, undefined)
+    }
+    yield* Effect.iterate(initial, { while: () => true, body: step }).pipe(
+      Effect.annotateLogs({ informer: resource.plural }),
+      Effect.forkScoped,
+    )
+
+    const changes: Stream.Stream<Change<A>> = Stream.unwrapScoped(
+      Effect.gen(function* () {
+        const sub = yield* PubSub.subscribe(pubsub)
+        const snapshot = store.values().map((object): Change<A> => ({ _tag: "Added", object }))
+        return Stream.concat(Stream.fromIterable(snapshot), Stream.fromQueue(sub))
+      }),
+    )
+
+    return {
+      resource,
+      synced: Deferred.await(synced),
+      isSynced: Deferred.isDone(synced),
+      get: (key) => Effect.sync(() => Option.fromNullable(store.get(key))),
+      list: Effect.sync(() => store.values()),
+      byLabel: (label, value) => Effect.sync(() => store.byLabel(label, value)),
+      changes,
+      stats: Ref.get(stats),
+    } satisfies Informer<A>
+  })
