@@ -19,12 +19,15 @@ export interface PidRecord {
 }
 
 /** Parses /proc/<pid>/stat content; the command name may contain spaces and parens. */
-export const parseStat = (stat: string): { readonly ppid: number; readonly startTime: string } | undefined => {
+export const parseStat = (
+  stat: string,
+): { readonly state: string; readonly ppid: number; readonly startTime: string } | undefined => {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
   // fields[0] is field 3 (state), so field N is fields[N - 3].
+  const state = fields[0]
   const ppid = Number(fields[1])
   const startTime = fields[19]
-  return startTime === undefined || !Number.isInteger(ppid) ? undefined : { ppid, startTime }
+  return state === undefined || startTime === undefined || !Number.isInteger(ppid) ? undefined : { state, ppid, startTime }
 }
 
 const readStat = (pid: number) => {
@@ -41,8 +44,14 @@ export const parsePidRecord = (text: string): PidRecord | undefined => {
   return Number.isInteger(n) && n > 0 && startTime !== undefined && startTime !== "" ? { pid: n, startTime } : undefined
 }
 
-/** Whether the recorded process is still the one we started. */
-export const isAlive = (rec: PidRecord): boolean => readStat(rec.pid)?.startTime === rec.startTime
+/**
+ * Whether the recorded process is still the one we started and still running. A zombie
+ * counts as gone: when this process spawned it, it is reaped only once the event loop runs.
+ */
+export const isAlive = (rec: PidRecord): boolean => {
+  const stat = readStat(rec.pid)
+  return stat !== undefined && stat.startTime === rec.startTime && stat.state !== "Z" && stat.state !== "X"
+}
 
 export const readPidFile = (path: string): PidRecord | undefined => {
   try {

@@ -9,7 +9,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-version="$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$here/kube/go.mod")"
+version="$(awk '$1 == "k8s.io/kubernetes" { print $2 } $1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$here/kube/go.mod" | head -n1)"
 if [[ ! "$version" =~ ^v1\.([0-9]+)\.[0-9]+$ ]]; then
   echo "build.sh: cannot read the k8s.io/kubernetes version from kube/go.mod" >&2
   exit 1

@@ -1,0 +1,75 @@
+/**
+ * Local Kubernetes for bun tests. The first call to `localKube()` in a test run starts
+ * the control plane, or reuses one already up (e.g. started by .ci/run or by hand with
+ * `npm run localkube -- up`); later calls share it. A control plane this process started
+ * is torn down when the process exits, also after a failure or an interrupt; one it
+ * merely reused is left running.
+ *
+ *   const lk = await localKube()
+ *   const out = await lk.kubectl(["get", "ns"])
+ */
+import { Effect } from "effect"
+import * as Layout from "./layout.ts"
+import * as LocalKube from "./controlplane/LocalKube.ts"
+import type { ExecOptions } from "./controlplane/LocalKube.ts"
+import type { RunResult } from "./controlplane/Shell.ts"
+
+export interface LocalKubeHandle {
+  readonly service: LocalKube.LocalKubeService
+  /** Whether this process started the control plane (and so will stop it). */
+  readonly started: boolean
+  /** Admin kubeconfig; valid inside the cluster network namespace. */
+  readonly kubeconfig: string
+  /** Directory holding kubectl and the component binaries. */
+  readonly binDir: string
+  /** Runs the built kubectl as admin inside the namespace; rejects on a non-zero exit. */
+  readonly kubectl: (args: ReadonlyArray<string>, options?: ExecOptions) => Promise<string>
+  /** Runs a command inside the namespace (KUBECONFIG, PATH set) and returns its result whatever the exit code. */
+  readonly exec: (argv: ReadonlyArray<string>, options?: ExecOptions) => Promise<RunResult>
+}
+
+/** Generous: a cold build of the Kubernetes binaries happens inside the first call. */
+export const startTimeoutMs = 60 * 60 * 1000
+
+let shared: Promise<LocalKubeHandle> | undefined
+
+const tearDownAtExit = (service: LocalKube.LocalKubeService) => {
+  // `down` is synchronous underneath (signals, waits, `ip netns del`), so it can run in an exit handler.
+  const stop = () => Effect.runSync(Effect.ignoreLogged(service.down))
+  process.once("exit", stop)
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      stop()
+      process.exit(130)
+    })
+  }
+}
+
+const start = async (): Promise<LocalKubeHandle> => {
+  const service = LocalKube.make(LocalKube.configFor(Layout.defaultClusterName, process.env["LOCALKUBE_STATE"]))
+  const result = await Effect.runPromise(
+    service.up.pipe(Effect.onInterrupt(() => Effect.ignore(service.down))),
+  ).catch(async (error: unknown) => {
+    // A half-started control plane is ours to remove, whatever happened.
+    await Effect.runPromise(Effect.ignore(service.down))
+    throw error
+  })
+  if (result.started) tearDownAtExit(service)
+  return {
+    service,
+    started: result.started,
+    kubeconfig: result.kubeconfig,
+    binDir: result.binDir,
+    kubectl: (args, options) => Effect.runPromise(service.kubectl(args, options)),
+    exec: (argv, options) => Effect.runPromise(service.exec(argv, options)),
+  }
+}
+
+/** The shared local control plane of this test run. */
+export const localKube = (): Promise<LocalKubeHandle> => {
+  shared ??= start().catch((error: unknown) => {
+    shared = undefined
+    throw error
+  })
+  return shared
+}
