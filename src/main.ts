@@ -7,6 +7,7 @@ import { Command } from "@effect/cli"
 import { BunContext, BunRuntime } from "@effect/platform-bun"
 import { Console, Effect } from "effect"
 import { basename } from "node:path"
+import { controllerCommand } from "./controller/command.ts"
 import { pluginCommand } from "./plugin/command.ts"
 import { buildInfo, versionLine } from "./Version.ts"
 
@@ -16,7 +17,7 @@ const version = Command.make("version", {}, () => Console.log(versionLine)).pipe
 
 const tusk = Command.make("tusk").pipe(
   Command.withDescription("Tusk: a Kubernetes operator for highly available PostgreSQL."),
-  Command.withSubcommands([version]),
+  Command.withSubcommands([version, controllerCommand]),
 )
 
 const invokedAs = basename(process.argv0 === "bun" ? (process.argv[1] ?? "") : process.argv0)

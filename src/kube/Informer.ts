@@ -5,12 +5,12 @@
  * errors, and restarts a watch that has gone silent. Subscribers get the cache's changes
  * as a Stream; nothing polls.
  */
-import { Data, Deferred, Duration, Effect, Metric, Option, PubSub, Ref, Stream } from "effect"
+import { Data, Deferred, Duration, Effect, Either, Metric, Option, ParseResult, PubSub, Ref, Schema, Stream } from "effect"
 import * as Backoff from "./Backoff.ts"
 import { KubeClient } from "./KubeClient.ts"
 import type * as KubeError from "./KubeError.ts"
-import type { KubeObject } from "./ObjectMeta.ts"
-import type * as Resource from "./Resource.ts"
+import { keyOf, type KubeObject } from "./ObjectMeta.ts"
+import * as Resource from "./Resource.ts"
 import { Store, type Change } from "./Store.ts"
 
 /** How an informer lists and watches. */
@@ -92,14 +92,40 @@ export const make = <A extends KubeObject, I>(resource: Resource.Resource<A, I>,
     const backoff = options.backoff ?? defaults.backoff
     const scope = { namespace: options.namespace, labelSelector: options.labelSelector, fieldSelector: options.fieldSelector }
 
+    // Objects travel untyped and are decoded one by one: an object that does not fit the
+    // schema is logged and left out of the cache instead of stalling the whole informer.
+    const untyped = Resource.unstructured(resource)
+    const decode = Schema.decodeUnknownEither(resource.schema)
+    const typed = (o: Resource.Unstructured): Effect.Effect<Option.Option<A>> =>
+      Either.match(decode(o), {
+        onLeft: (e) =>
+          Effect.as(
+            Effect.logWarning("object does not match its schema; ignored").pipe(
+              Effect.annotateLogs({ resource: resource.plural, namespace: o.metadata.namespace ?? "", name: o.metadata.name ?? "", error: ParseResult.TreeFormatter.formatErrorSync(e) }),
+            ),
+            Option.none(),
+          ),
+        onRight: (a) => Effect.succeed(Option.some(a)),
+      })
+    const upsert = (o: Resource.Unstructured) =>
+      Effect.flatMap(typed(o), Option.match({
+        // An object that became invalid is gone as far as subscribers can tell.
+        onNone: () => {
+          const old = store.get(keyOf(o))
+          return old === undefined ? Effect.void : publish(store.delete(old))
+        },
+        onSome: (a) => publish(store.upsert(a)),
+      }))
+
     const publish = (changes: ReadonlyArray<Change<A>>) =>
       changes.length === 0 ? Effect.void : PubSub.publishAll(pubsub, changes)
 
     const relist = Effect.gen(function* () {
-      const page = yield* client.list(resource, { ...scope, limit: options.pageSize ?? defaults.pageSize })
+      const page = yield* client.list(untyped, { ...scope, limit: options.pageSize ?? defaults.pageSize })
       yield* count("lists")
       yield* bump(listsTotal)
-      yield* publish(store.replace(page.items))
+      const items = yield* Effect.forEach(page.items, typed)
+      yield* publish(store.replace(items.flatMap(Option.toArray)))
       yield* setVersion(page.resourceVersion)
       yield* Deferred.succeed(synced, undefined)
       return page.resourceVersion
@@ -117,7 +143,7 @@ export const make = <A extends KubeObject, I>(resource: Resource.Resource<A, I>,
         let rv = from
         yield* count("watches")
         yield* bump(watchesTotal)
-        yield* client.watch(resource, { ...scope, resourceVersion: from, timeoutSeconds: timeoutSeconds(), allowWatchBookmarks: true }).pipe(
+        yield* client.watch(untyped, { ...scope, resourceVersion: from, timeoutSeconds: timeoutSeconds(), allowWatchBookmarks: true }).pipe(
           Stream.timeoutFail(() => new WatchStalled({ after: watchdog }), watchdog),
           Stream.runForEach((event) =>
             Effect.gen(function* () {
@@ -129,13 +155,16 @@ export const make = <A extends KubeObject, I>(resource: Resource.Resource<A, I>,
                   break
                 case "ADDED":
                 case "MODIFIED":
-                  yield* publish(store.upsert(event.object))
+                  yield* upsert(event.object)
                   rv = event.object.metadata.resourceVersion ?? rv
                   break
-                case "DELETED":
-                  yield* publish(store.delete(event.object))
+                case "DELETED": {
+                  const old = store.get(keyOf(event.object))
+                  const last = yield* typed(event.object)
+                  if (old !== undefined) yield* publish(store.delete(Option.getOrElse(last, () => old)))
                   rv = event.object.metadata.resourceVersion ?? rv
                   break
+                }
               }
               yield* setVersion(rv)
             })

@@ -43,7 +43,7 @@ export interface KubeObject {
     readonly uid?: string | undefined
     readonly resourceVersion?: string | undefined
     readonly labels?: { readonly [key: string]: string } | undefined
-    readonly ownerReferences?: ReadonlyArray<OwnerReference> | undefined
+    readonly ownerReferences?: ReadonlyArray<unknown> | undefined
     readonly deletionTimestamp?: string | undefined
   }
 }
