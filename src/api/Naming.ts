@@ -31,6 +31,8 @@ export const annotations = {
   reloadedAt: "tusk.dev/reloadedAt",
   /** On a PVC: the serial of the instance it belongs to. */
   serial: "tusk.dev/serial",
+  /** On a PVC: `ready` once initdb or join has filled it, so a pod may start on it. */
+  pvcStatus: "tusk.dev/pvcStatus",
   /** On a PVC or pod: the hash of the spec the object was created from. */
   specHash: "tusk.dev/specHash",
 } as const

@@ -1,0 +1,24 @@
+/**
+ * What a plan asks the act layer to do: values, not calls. Each names its object by
+ * serial or name; the act layer builds the object from the Cluster with the pure specs.
+ */
+import { Data } from "effect"
+import type { InstanceRole } from "../../api/Naming.ts"
+
+export type Action = Data.TaggedEnum<{
+  /** Create the data PVC of a new instance. */
+  CreatePvc: { readonly serial: number }
+  /** Start initdb (the first instance) or join (a replica) into the instance's PVC. */
+  CreateJob: { readonly serial: number; readonly kind: "initdb" | "join" }
+  /** Remember that the PVC holds a usable data directory. */
+  MarkPvcReady: { readonly serial: number }
+  /** Start the instance's pod on its ready PVC. */
+  CreatePod: { readonly serial: number }
+  /** Move the role label, which is what the -rw and -ro Services select on. */
+  SetRoleLabel: { readonly podName: string; readonly role: InstanceRole }
+  DeletePod: { readonly name: string; readonly reason: string }
+  DeleteJob: { readonly name: string; readonly reason: string }
+  DeletePvc: { readonly name: string; readonly reason: string }
+}>
+
+export const Action = Data.taggedEnum<Action>()

@@ -1,0 +1,246 @@
+import { describe, expect, test } from "bun:test"
+import { FastCheck as fc, Schema } from "effect"
+import { Cluster } from "../../api/Cluster.ts"
+import type { PgStatus } from "../../instance/status/PgStatus.ts"
+import type { Action } from "./Action.ts"
+import type { Observed, ObservedInstance, ObservedJob, ObservedPod, ObservedPvc } from "./Observed.ts"
+import { Phase } from "./Phase.ts"
+import { plan } from "./Plan.ts"
+
+const now = new Date("2026-11-29T12:00:00Z")
+
+const cluster = (instances: number, status: Record<string, unknown> = {}, annotations: Record<string, string> = {}) =>
+  Schema.decodeUnknownSync(Cluster)({
+    apiVersion: "postgresql.tusk.dev/v1",
+    kind: "Cluster",
+    metadata: { name: "pg", namespace: "ns", uid: "u1", generation: 1, annotations },
+    spec: { instances, storage: { size: "1Gi" } },
+    status,
+  })
+
+const pvc = (serial: number, ready = true, extra: Partial<ObservedPvc> = {}): ObservedPvc => ({
+  name: `pg-${serial}`,
+  phase: "Bound",
+  ready,
+  deleting: false,
+  nodeName: undefined,
+  ...extra,
+})
+const pod = (serial: number, ready = true, role?: string, extra: Partial<ObservedPod> = {}): ObservedPod => ({
+  name: `pg-${serial}`,
+  phase: "Running",
+  ready,
+  deleting: false,
+  nodeName: "node-1",
+  roleLabel: role,
+  waitingReason: undefined,
+  image: undefined,
+  ...extra,
+})
+const job = (serial: number, kind: "initdb" | "join", state: ObservedJob["state"]): ObservedJob => ({
+  name: `pg-${serial}-${kind}`,
+  kind,
+  state,
+  message: undefined,
+})
+const primaryStatus = { _tag: "Reported", status: { isPrimary: true, timeline: 1, systemId: "7" } as PgStatus } as const
+
+const instance = (serial: number, parts: Partial<ObservedInstance>): ObservedInstance => ({
+  serial,
+  name: `pg-${serial}`,
+  pvc: undefined,
+  jobs: [],
+  pod: undefined,
+  status: undefined,
+  ...parts,
+})
+
+const observed = (c: ReturnType<typeof cluster>, instances: ReadonlyArray<ObservedInstance>): Observed => ({
+  cluster: c,
+  instances,
+  nodes: new Map(),
+  defaultImage: "ghcr.io/cloudnative-pg/postgresql:15",
+  now,
+})
+
+const tags = (actions: ReadonlyArray<Action>) => actions.map((a) => `${a._tag}${"serial" in a ? `(${a.serial})` : "name" in a ? `(${a.name})` : "podName" in a ? `(${a.podName}=${a.role})` : ""}`)
+
+const healthy3 = [
+  instance(1, { pvc: pvc(1), pod: pod(1, true, "primary"), status: primaryStatus }),
+  instance(2, { pvc: pvc(2), pod: pod(2, true, "replica") }),
+  instance(3, { pvc: pvc(3), pod: pod(3, true, "replica") }),
+]
+const primaryIs1 = { currentPrimary: "pg-1", targetPrimary: "pg-1", latestGeneratedNode: 3 }
+
+describe("plan", () => {
+  test("a new Cluster starts with the PVC and initdb Job of instance 1, which is the target primary", () => {
+    const p = plan(observed(cluster(3), []))
+    expect(tags(p.actions)).toEqual(["CreatePvc(1)", "CreateJob(1)"])
+    expect(p.actions[1]).toMatchObject({ kind: "initdb" })
+    expect(p.status).toMatchObject({ phase: Phase.settingUpPrimary, targetPrimary: "pg-1", latestGeneratedNode: 1 })
+  })
+
+  test("while initdb runs nothing else happens", () => {
+    const p = plan(observed(cluster(3, { targetPrimary: "pg-1", latestGeneratedNode: 1 }), [
+      instance(1, { pvc: pvc(1, false), jobs: [job(1, "initdb", "running")] }),
+    ]))
+    expect(p.actions).toEqual([])
+    expect(p.status.phase).toBe(Phase.settingUpPrimary)
+    expect(p.states.get("pg-1")?._tag).toBe("Initializing")
+    expect(p.requeueAfterMs).toBeDefined()
+  })
+
+  test("a completed initdb marks the PVC ready, then the pod is created", () => {
+    const s = { targetPrimary: "pg-1", latestGeneratedNode: 1 }
+    const done = plan(observed(cluster(3, s), [instance(1, { pvc: pvc(1, false), jobs: [job(1, "initdb", "succeeded")] })]))
+    expect(tags(done.actions)).toEqual(["MarkPvcReady(1)"])
+    const ready = plan(observed(cluster(3, s), [instance(1, { pvc: pvc(1), jobs: [job(1, "initdb", "succeeded")] })]))
+    expect(tags(ready.actions)).toEqual(["CreatePod(1)"])
+  })
+
+  test("the target reporting itself primary becomes currentPrimary and is labelled primary", () => {
+    const p = plan(observed(cluster(3, { targetPrimary: "pg-1", latestGeneratedNode: 1 }), [
+      instance(1, { pvc: pvc(1), pod: pod(1, true), status: primaryStatus }),
+    ]))
+    expect(p.status.currentPrimary).toBe("pg-1")
+    expect(tags(p.actions)).toEqual(["SetRoleLabel(pg-1=primary)", "CreatePvc(2)", "CreateJob(2)"])
+    expect(p.actions[2]).toMatchObject({ kind: "join" })
+    expect(p.status.phase).toBe(Phase.creatingReplica)
+    expect(p.status.latestGeneratedNode).toBe(2)
+  })
+
+  test("replicas join one at a time", () => {
+    const p = plan(observed(cluster(3, { ...primaryIs1, latestGeneratedNode: 2 }), [
+      healthy3[0]!,
+      instance(2, { pvc: pvc(2, false), jobs: [job(2, "join", "running")] }),
+    ]))
+    expect(p.actions).toEqual([])
+    expect(p.status.phase).toBe(Phase.creatingReplica)
+  })
+
+  test("a healthy cluster needs nothing and is not looked at again until something changes", () => {
+    const p = plan(observed(cluster(3, primaryIs1), healthy3))
+    expect(p.actions).toEqual([])
+    expect(p.requeueAfterMs).toBeUndefined()
+    expect(p.status).toMatchObject({
+      phase: Phase.healthy,
+      instances: 3,
+      readyInstances: 3,
+      instanceNames: ["pg-1", "pg-2", "pg-3"],
+      timelineID: 1,
+      systemID: "7",
+    })
+    expect(p.status.conditions?.find((c) => c.type === "Ready")?.status).toBe("True")
+  })
+
+  test("a deleted pod whose PVC survives comes back under the same name", () => {
+    const p = plan(observed(cluster(3, primaryIs1), [healthy3[0]!, healthy3[1]!, instance(3, { pvc: pvc(3) })]))
+    expect(tags(p.actions)).toEqual(["CreatePod(3)"])
+  })
+
+  test("a lost PVC takes its pod away and a new serial replaces the instance", () => {
+    const losing = plan(observed(cluster(3, primaryIs1), [
+      healthy3[0]!,
+      healthy3[1]!,
+      instance(3, { pvc: pvc(3, true, { deleting: true }), pod: pod(3, true, "replica"), jobs: [job(3, "join", "succeeded")] }),
+    ]))
+    expect(tags(losing.actions)).toEqual(["DeletePod(pg-3)", "DeleteJob(pg-3-join)", "CreatePvc(4)", "CreateJob(4)"])
+    const replaced = plan(observed(cluster(3, primaryIs1), [healthy3[0]!, healthy3[1]!]))
+    expect(tags(replaced.actions)).toEqual(["CreatePvc(4)", "CreateJob(4)"])
+  })
+
+  test("scaling down removes the highest serial that is not the primary, with its PVC", () => {
+    const p = plan(observed(cluster(2, { ...primaryIs1, currentPrimary: "pg-3", targetPrimary: "pg-3" }), [
+      instance(1, { pvc: pvc(1), pod: pod(1, true, "replica") }),
+      instance(2, { pvc: pvc(2), pod: pod(2, true, "replica") }),
+      instance(3, { pvc: pvc(3), pod: pod(3, true, "primary"), status: primaryStatus }),
+    ]))
+    expect(tags(p.actions)).toEqual(["DeletePod(pg-2)", "DeletePvc(pg-2)"])
+    expect(p.status.phase).toBe(Phase.scalingDown)
+  })
+
+  test("role labels follow currentPrimary", () => {
+    const p = plan(observed(cluster(3, { ...primaryIs1, currentPrimary: "pg-2" }), healthy3))
+    expect(tags(p.actions)).toEqual(["SetRoleLabel(pg-1=replica)", "SetRoleLabel(pg-2=primary)"])
+  })
+
+  test("an image that cannot be pulled is reported, not retried silently", () => {
+    const p = plan(observed(cluster(1, primaryIs1), [
+      instance(1, { pvc: pvc(1), pod: pod(1, false, "primary", { waitingReason: "ImagePullBackOff: no such image" }) }),
+    ]))
+    expect(p.states.get("pg-1")?._tag).toBe("Failed")
+    expect(p.status.phaseReason).toContain("ImagePullBackOff")
+    expect(p.status.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "False" })
+  })
+})
+
+// Random observed states: the invariants hold whatever the caches say.
+const arbInstance = (serial: number) =>
+  fc.record({
+    hasPvc: fc.boolean(),
+    pvcReady: fc.boolean(),
+    pvcDeleting: fc.boolean(),
+    hasPod: fc.boolean(),
+    podReady: fc.boolean(),
+    job: fc.constantFrom(undefined, "running", "succeeded", "failed"),
+    primary: fc.boolean(),
+  }).map((r): ObservedInstance => instance(serial, {
+    pvc: r.hasPvc ? pvc(serial, r.pvcReady, { deleting: r.pvcDeleting }) : undefined,
+    pod: r.hasPod ? pod(serial, r.podReady) : undefined,
+    jobs: r.job === undefined ? [] : [job(serial, serial === 1 ? "initdb" : "join", r.job as ObservedJob["state"])],
+    status: r.primary ? primaryStatus : undefined,
+  }))
+
+const arbObserved = fc
+  .tuple(
+    fc.integer({ min: 1, max: 5 }),
+    fc.subarray([1, 2, 3, 4, 5, 6]),
+    fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+    fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+    fc.boolean(),
+  )
+  .chain(([wanted, serials, current, targetSerial, stale]) =>
+    fc.tuple(...serials.map(arbInstance)).map((instances) => {
+      // Sometimes the recorded serial lags behind what exists (a status write was lost).
+      const latest = Math.max(0, ...serials) - (stale ? 1 : 0)
+      const status = {
+        latestGeneratedNode: latest,
+        ...(current !== undefined ? { currentPrimary: `pg-${current}` } : {}),
+        ...(targetSerial !== undefined ? { targetPrimary: `pg-${targetSerial}` } : {}),
+      }
+      return observed(cluster(wanted, status), instances)
+    }),
+  )
+
+describe("plan invariants over random observed states", () => {
+  test("never a new instance with a serial in use, never two with one serial", () => {
+    fc.assert(fc.property(arbObserved, (o) => {
+      const created = plan(o).actions.filter((a) => a._tag === "CreatePvc").map((a) => a.serial)
+      expect(new Set(created).size).toBe(created.length)
+      for (const s of created) expect(o.instances.some((i) => i.serial === s)).toBe(false)
+    }), { numRuns: 2000 })
+  })
+
+  test("never deletes the PVC of the primary or of the target primary", () => {
+    fc.assert(fc.property(arbObserved, (o) => {
+      const p = plan(o)
+      const keep = [o.cluster.status?.currentPrimary, o.cluster.status?.targetPrimary, p.status.currentPrimary]
+      for (const a of p.actions) if (a._tag === "DeletePvc") expect(keep).not.toContain(a.name)
+    }), { numRuns: 2000 })
+  })
+
+  test("at most one pod is labelled primary, and only the current primary", () => {
+    fc.assert(fc.property(arbObserved, (o) => {
+      const p = plan(o)
+      const primaries = p.actions.filter((a) => a._tag === "SetRoleLabel" && a.role === "primary")
+      expect(primaries.length).toBeLessThanOrEqual(1)
+      for (const a of primaries) if (a._tag === "SetRoleLabel") expect(a.podName).toBe(p.status.currentPrimary!)
+    }), { numRuns: 2000 })
+  })
+
+  test("never more than one bootstrap Job started at once", () => {
+    fc.assert(fc.property(arbObserved, (o) => {
+      expect(plan(o).actions.filter((a) => a._tag === "CreateJob").length).toBeLessThanOrEqual(1)
+    }), { numRuns: 2000 })
+  })
+})

@@ -1,0 +1,212 @@
+/**
+ * `plan(observed)`: every decision the reconciler makes about one Cluster, as a pure
+ * function from observed state to actions and the status to record. It is the one place
+ * that decides which instances exist, in which order they are created, and which one is
+ * labelled primary.
+ */
+import type { ClusterStatus } from "../../api/Cluster.ts"
+import type { Condition } from "../../api/Kubernetes.ts"
+import { annotations, instanceName, type InstanceRole } from "../../api/Naming.ts"
+import { Action } from "./Action.ts"
+import { InstanceState, instanceState } from "./InstanceState.ts"
+import type { Observed, ObservedInstance } from "./Observed.ts"
+import { Phase } from "./Phase.ts"
+
+/** The status fields the operator owns (the instance manager owns `currentPrimary`). */
+export type OperatorStatus = Omit<ClusterStatus, "certificates">
+
+export interface Plan {
+  readonly actions: ReadonlyArray<Action>
+  readonly status: OperatorStatus
+  /** Look again after this long even without an event (waiting on PostgreSQL, not on Kubernetes). */
+  readonly requeueAfterMs: number | undefined
+  /** Per instance, for status, events and the plugin. */
+  readonly states: ReadonlyMap<string, InstanceState>
+}
+
+/** How often to look while something is in progress that no watch reports. */
+export const progressRequeueMs = 2_000
+
+/** Instances named by the fencing annotation (`*` fences all). */
+export const fencedInstances = (value: string | undefined): ((name: string) => boolean) => {
+  if (value === undefined || value.trim() === "") return () => false
+  const list = value.split(",").map((s) => s.trim())
+  return (name) => list.includes("*") || list.includes(name)
+}
+
+const condition = (
+  previous: ReadonlyArray<Condition> | undefined,
+  type: string,
+  ok: boolean,
+  reason: string,
+  message: string,
+  generation: number | undefined,
+  now: Date,
+): Condition => {
+  const status = ok ? "True" : "False"
+  const before = previous?.find((c) => c.type === type)
+  return {
+    type,
+    status,
+    reason,
+    message,
+    lastTransitionTime: before?.status === status ? before.lastTransitionTime : now.toISOString(),
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+  }
+}
+
+const isActive = (state: InstanceState) => state._tag !== "Deleting"
+const isReady = (state: InstanceState) => state._tag === "Primary" || state._tag === "Replica"
+const inBootstrap = (state: InstanceState) =>
+  state._tag === "Initializing" || state._tag === "Joining" || state._tag === "Pending"
+
+/** The decisions for one Cluster. */
+export const plan = (observed: Observed): Plan => {
+  const { cluster, now } = observed
+  const name = cluster.metadata.name
+  const previous = cluster.status ?? {}
+  const fenced = fencedInstances(cluster.metadata.annotations?.[annotations.fencedInstances])
+  const actions: Array<Action> = []
+
+  // The instance manager records currentPrimary; until it has, take what the target reports.
+  const target = previous.targetPrimary
+  const targetReportsPrimary = observed.instances.some(
+    (i) => i.name === target && i.status?._tag === "Reported" && i.status.status.isPrimary,
+  )
+  const currentPrimary = previous.currentPrimary ?? (targetReportsPrimary ? target : undefined)
+
+  const states = new Map<string, InstanceState>()
+  for (const i of observed.instances) states.set(i.name, instanceState(i, currentPrimary, fenced))
+  const stateOf = (i: ObservedInstance) => states.get(i.name)!
+  const active = observed.instances.filter((i) => isActive(stateOf(i)))
+  const lost = observed.instances.filter((i) => !isActive(stateOf(i)))
+
+  // A status write can be lost after a PVC was created: never hand out a serial in use.
+  let latest = Math.max(previous.latestGeneratedNode ?? 0, ...observed.instances.map((i) => i.serial))
+  let targetPrimary = previous.targetPrimary
+  let phase: string = Phase.waitingForInstances
+  let phaseReason = ""
+
+  // Lost instances: their pod and Jobs go; the PVC is already going or gone.
+  for (const i of lost) {
+    if (i.pod !== undefined && !i.pod.deleting) actions.push(Action.DeletePod({ name: i.pod.name, reason: "its PVC is gone" }))
+    for (const j of i.jobs) actions.push(Action.DeleteJob({ name: j.name, reason: "its instance is gone" }))
+  }
+
+  const everCreated = latest > 0 || observed.instances.length > 0
+  if (!everCreated) {
+    // Bootstrap: the first instance runs initdb and will be the primary.
+    latest = 1
+    targetPrimary = instanceName(name, 1)
+    actions.push(Action.CreatePvc({ serial: 1 }), Action.CreateJob({ serial: 1, kind: "initdb" }))
+    phase = Phase.settingUpPrimary
+  } else if (active.length === 0 && currentPrimary !== undefined) {
+    phase = Phase.unrecoverable
+    phaseReason = "every instance and its data is gone; restore from a backup into a new Cluster"
+  } else {
+    // Per-instance progress.
+    for (const i of active) {
+      const state = stateOf(i)
+      const pvc = i.pvc!
+      if (!pvc.ready) {
+        const succeeded = i.jobs.some((j) => j.state === "succeeded")
+        if (succeeded) actions.push(Action.MarkPvcReady({ serial: i.serial }))
+        else if (i.jobs.length === 0) {
+          // A PVC without a Job: the first instance initialises, any later one joins the primary.
+          const kind = currentPrimary === undefined && i.name === targetPrimary ? "initdb" : "join"
+          if (kind === "initdb" || active.some((p) => p.name === currentPrimary && stateOf(p)._tag === "Primary")) {
+            actions.push(Action.CreateJob({ serial: i.serial, kind }))
+          }
+        }
+      } else if (i.pod === undefined) {
+        actions.push(Action.CreatePod({ serial: i.serial }))
+      }
+      if (i.pod !== undefined && !i.pod.deleting) {
+        const role: InstanceRole = i.name === currentPrimary ? "primary" : "replica"
+        if (i.pod.roleLabel !== role) actions.push(Action.SetRoleLabel({ podName: i.pod.name, role }))
+      }
+      if (state._tag === "Failed" && phaseReason === "") phaseReason = `${i.name}: ${state.reason}`
+    }
+
+    const primaryReady = active.some((i) => i.name === currentPrimary && stateOf(i)._tag === "Primary")
+    const allReady = active.every((i) => isReady(stateOf(i)))
+    const bootstrapping = active.filter((i) => inBootstrap(stateOf(i)))
+    const wanted = cluster.spec.instances
+
+    if (currentPrimary === undefined) {
+      phase = Phase.settingUpPrimary
+    } else if (active.length < wanted) {
+      phase = Phase.creatingReplica
+      // One new replica at a time, and only from a healthy cluster.
+      if (primaryReady && allReady && bootstrapping.length === 0) {
+        latest += 1
+        actions.push(Action.CreatePvc({ serial: latest }), Action.CreateJob({ serial: latest, kind: "join" }))
+      }
+    } else if (active.length > wanted) {
+      phase = Phase.scalingDown
+      // Highest serial first, never the primary or the instance about to become it.
+      const victim = [...active]
+        .filter((i) => i.name !== currentPrimary && i.name !== targetPrimary)
+        .sort((a, b) => b.serial - a.serial)[0]
+      if (victim !== undefined) {
+        if (victim.pod !== undefined) actions.push(Action.DeletePod({ name: victim.pod.name, reason: "scaling down" }))
+        for (const j of victim.jobs) actions.push(Action.DeleteJob({ name: j.name, reason: "scaling down" }))
+        actions.push(Action.DeletePvc({ name: victim.pvc!.name, reason: "scaling down" }))
+      }
+    } else if (allReady && primaryReady) {
+      phase = Phase.healthy
+    }
+  }
+
+  const healthy = phase === Phase.healthy
+  const activeNames = active.map((i) => i.name).sort()
+  const readyNames = active.filter((i) => isReady(stateOf(i))).map((i) => i.name).sort()
+  const primaryStatus = observed.instances.find((i) => i.name === currentPrimary)?.status
+  const reported = primaryStatus?._tag === "Reported" ? primaryStatus.status : undefined
+  const generation = cluster.metadata.generation
+
+  const status: OperatorStatus = {
+    ...previous,
+    phase,
+    phaseReason,
+    instances: active.length,
+    readyInstances: readyNames.length,
+    instanceNames: activeNames,
+    instancesStatus: {
+      healthy: readyNames,
+      ...(activeNames.length > readyNames.length ? { failed: activeNames.filter((n) => !readyNames.includes(n)) } : {}),
+    },
+    latestGeneratedNode: latest,
+    ...(targetPrimary !== undefined ? { targetPrimary } : {}),
+    ...(targetPrimary !== previous.targetPrimary ? { targetPrimaryTimestamp: now.toISOString() } : {}),
+    ...(currentPrimary !== undefined ? { currentPrimary } : {}),
+    ...(currentPrimary !== previous.currentPrimary ? { currentPrimaryTimestamp: now.toISOString() } : {}),
+    ...(reported?.timeline != null ? { timelineID: reported.timeline } : {}),
+    ...(reported?.systemId != null ? { systemID: reported.systemId } : {}),
+    healthyPVC: active.filter((i) => i.pvc?.ready).map((i) => i.pvc!.name).sort(),
+    image: cluster.spec.imageName ?? observed.defaultImage,
+    conditions: [
+      condition(
+        previous.conditions,
+        "Ready",
+        healthy,
+        healthy ? "ClusterIsReady" : "ClusterIsNotReady",
+        healthy ? "Cluster is Ready" : phaseReason || phase,
+        generation,
+        now,
+      ),
+      condition(
+        previous.conditions,
+        "Initialized",
+        currentPrimary !== undefined,
+        currentPrimary !== undefined ? "PrimaryInitialized" : "SettingUpPrimary",
+        currentPrimary !== undefined ? `${currentPrimary} was initialized` : "the first instance is being initialized",
+        generation,
+        now,
+      ),
+    ],
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+  }
+
+  return { actions, status, requeueAfterMs: healthy ? undefined : progressRequeueMs, states }
+}
