@@ -8,6 +8,7 @@ import { BunContext, BunRuntime } from "@effect/platform-bun"
 import { Console, Effect } from "effect"
 import { basename } from "node:path"
 import { controllerCommand } from "./controller/command.ts"
+import { bootstrapCommand, instanceCommand } from "./instance/command.ts"
 import { pluginCommand } from "./plugin/command.ts"
 import { buildInfo, versionLine } from "./Version.ts"
 
@@ -17,7 +18,7 @@ const version = Command.make("version", {}, () => Console.log(versionLine)).pipe
 
 const tusk = Command.make("tusk").pipe(
   Command.withDescription("Tusk: a Kubernetes operator for highly available PostgreSQL."),
-  Command.withSubcommands([version, controllerCommand]),
+  Command.withSubcommands([version, controllerCommand, instanceCommand, bootstrapCommand]),
 )
 
 const invokedAs = basename(process.argv0 === "bun" ? (process.argv[1] ?? "") : process.argv0)

@@ -4,6 +4,7 @@
  * not act on are ignored, so the full Cluster (from the API server or a file) decodes here.
  */
 import { Schema } from "effect"
+import { annotations, names } from "../api/Naming.ts"
 
 /** `spec.postgresql.synchronous`. */
 export const SynchronousSpec = Schema.Struct({
@@ -45,6 +46,7 @@ export const ClusterView = Schema.Struct({
       parameters: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
       pg_hba: Schema.optional(Schema.Array(Schema.String)),
       pg_ident: Schema.optional(Schema.Array(Schema.String)),
+      shared_preload_libraries: Schema.optional(Schema.Array(Schema.String)),
       synchronous: Schema.optional(SynchronousSpec)
     })),
     minSyncReplicas: Schema.optional(Schema.Number),
@@ -68,23 +70,20 @@ export const ClusterView = Schema.Struct({
 })
 export type ClusterView = typeof ClusterView.Type
 
-/** Annotation listing fenced instances: a JSON array of names (or `"*"`), or one name. */
-export const fencedInstancesAnnotation = "tusk.dev/fencedInstances"
-
-/** Whether `instance` is fenced by the Cluster's fencing annotation. */
+/** Whether `instance` is fenced by the Cluster's fencing annotation (names comma separated, a JSON array, or `*`). */
 export const isFenced = (view: ClusterView, instance: string): boolean => {
-  const raw = view.metadata.annotations?.[fencedInstancesAnnotation]?.trim()
+  const raw = view.metadata.annotations?.[annotations.fencedInstances]?.trim()
   if (raw === undefined || raw === "") return false
-  let names: ReadonlyArray<unknown> = [raw]
+  let listed: ReadonlyArray<unknown> = raw.split(",").map((n) => n.trim())
   if (raw.startsWith("[")) {
     try {
       const parsed: unknown = JSON.parse(raw)
-      names = Array.isArray(parsed) ? parsed : []
+      listed = Array.isArray(parsed) ? parsed : []
     } catch {
-      names = []
+      listed = []
     }
   }
-  return names.includes("*") || names.includes(instance)
+  return listed.includes("*") || listed.includes(instance)
 }
 
 /** The instance every other one should follow: the target primary while set, else the current one. */
@@ -93,13 +92,13 @@ export const leader = (view: ClusterView): string | undefined =>
 
 /** Names of the Secrets the instance reads, with CloudNativePG's defaults. */
 export const secretNames = (view: ClusterView) => {
-  const c = view.metadata.name
+  const n = names(view.metadata.name)
   return {
-    superuser: view.spec.superuserSecret?.name ?? `${c}-superuser`,
-    app: view.spec.bootstrap?.initdb?.secret?.name ?? `${c}-app`,
-    ca: `${c}-ca`,
-    server: `${c}-server`,
-    replication: `${c}-replication`
+    superuser: view.spec.superuserSecret?.name ?? n.superuserSecret,
+    app: view.spec.bootstrap?.initdb?.secret?.name ?? n.appSecret,
+    ca: n.caSecret,
+    server: n.serverSecret,
+    replication: n.replicationSecret
   }
 }
 

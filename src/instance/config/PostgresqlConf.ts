@@ -13,6 +13,8 @@ export interface ConfInput {
   readonly location: InstanceLocation
   /** `spec.postgresql.parameters`, already checked with `refusedParameters`. */
   readonly userParameters: Readonly<Record<string, string>>
+  /** `spec.postgresql.shared_preload_libraries`. */
+  readonly sharedPreloadLibraries?: ReadonlyArray<string>
   readonly synchronousStandbyNames: string
   /** "" on a primary (or a standby about to be promoted): nothing to stream from. */
   readonly primaryConninfo: string
@@ -23,7 +25,7 @@ export interface ConfInput {
 export const parameters = (input: ConfInput): Record<string, string> => ({
   ...defaultParameters,
   ...input.userParameters,
-  ...fixedParameters(input.location),
+  ...fixedParameters(input.location, input.sharedPreloadLibraries),
   synchronous_standby_names: input.synchronousStandbyNames,
   primary_conninfo: input.primaryConninfo,
   primary_slot_name: input.primarySlotName,

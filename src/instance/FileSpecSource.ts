@@ -1,0 +1,69 @@
+/**
+ * The file-backed SpecSource: a Cluster as JSON or YAML in one file (changed while running,
+ * polled), Secrets and ConfigMaps as directories `<dir>/<name>/<key>` like mounted volumes.
+ * `setCurrentPrimary` rewrites the file's status atomically, as the API server would.
+ */
+import { Duration, Effect, Layer, Schedule, Schema, Stream } from "effect"
+import { readdir, readFile, rename, writeFile } from "node:fs/promises"
+import { ClusterView } from "./ClusterView.ts"
+import { SpecSource, SpecSourceError } from "./SpecSource.ts"
+
+export interface FileSpecSourceOptions {
+  readonly clusterFile: string
+  /** Holds one directory per Secret or ConfigMap, one file per key. */
+  readonly objectsDir: string
+  readonly pollInterval?: Duration.DurationInput
+}
+
+const unavailable = (message: string) => (cause: unknown) =>
+  new SpecSourceError({ reason: "Unavailable", message: `${message}: ${cause instanceof Error ? cause.message : String(cause)}` })
+
+const decodeView = Schema.decodeUnknown(ClusterView)
+
+/** Parse JSON or YAML (JSON is YAML). */
+const parseDocument = (text: string, file: string) =>
+  Effect.try({
+    try: (): unknown => Bun.YAML.parse(text),
+    catch: (e) => new SpecSourceError({ reason: "Invalid", message: `${file}: ${e instanceof Error ? e.message : String(e)}` })
+  })
+
+/** A SpecSource over files. */
+export const make = (options: FileSpecSourceOptions): typeof SpecSource.Service => {
+  const readText = Effect.tryPromise({ try: () => readFile(options.clusterFile, "utf8"), catch: unavailable(options.clusterFile) })
+  const decode = (text: string) =>
+    parseDocument(text, options.clusterFile).pipe(
+      Effect.flatMap(decodeView),
+      Effect.mapError((e) => e._tag === "SpecSourceError" ? e : new SpecSourceError({ reason: "Invalid", message: `${options.clusterFile}: ${e.message}` }))
+    )
+  const cluster = Effect.flatMap(readText, decode)
+  const polled = Stream.repeatEffectWithSchedule(readText, Schedule.spaced(options.pollInterval ?? "200 millis"))
+  const changes = polled.pipe(Stream.changes, Stream.mapEffect(decode))
+  const readObject = (name: string) =>
+    Effect.tryPromise({
+      try: async () => {
+        const dir = `${options.objectsDir}/${name}`
+        const keys = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() && !e.name.startsWith("."))
+        const entries = await Promise.all(keys.map(async (k) => [k.name, await readFile(`${dir}/${k.name}`, "utf8")] as const))
+        return Object.fromEntries(entries)
+      },
+      catch: (e) => new SpecSourceError({ reason: (e as { code?: string }).code === "ENOENT" ? "NotFound" : "Unavailable", message: `object ${name} not readable` })
+    })
+  const setCurrentPrimary = (instance: string) =>
+    Effect.gen(function*() {
+      const doc = yield* Effect.flatMap(readText, (t) => parseDocument(t, options.clusterFile))
+      const obj = (typeof doc === "object" && doc !== null ? doc : {}) as { status?: Record<string, unknown> }
+      obj.status = { ...obj.status, currentPrimary: instance, currentPrimaryTimestamp: new Date().toISOString() }
+      const tmp = `${options.clusterFile}.${process.pid}.tmp`
+      yield* Effect.tryPromise({
+        try: async () => {
+          await writeFile(tmp, JSON.stringify(obj, null, 2))
+          await rename(tmp, options.clusterFile)
+        },
+        catch: unavailable(options.clusterFile)
+      })
+    })
+  return { cluster, changes, secret: readObject, configMap: readObject, setCurrentPrimary }
+}
+
+/** The file-backed SpecSource as a Layer. */
+export const layer = (options: FileSpecSourceOptions): Layer.Layer<SpecSource> => Layer.succeed(SpecSource, make(options))

@@ -1,0 +1,235 @@
+/**
+ * `tusk instance run`: the supervisor. One loop observes (the Cluster, the postmaster, PGDATA),
+ * keeps the configuration files in line with the spec, asks `Role.decide` what to do and does
+ * it. It wakes on every spec change and otherwise every second (faster while in transition).
+ * Closing its scope (SIGTERM) shuts PostgreSQL down: CHECKPOINT, smart, fast, immediate.
+ */
+import { Effect, Queue, Ref, Schedule, Stream } from "effect"
+import * as Certificates from "./Certificates.ts"
+import { isFenced, shutdownBudget, type ClusterView } from "./ClusterView.ts"
+import * as Clone from "./Clone.ts"
+import { managedSlotPrefix, slotNameFor } from "./config/Conninfo.ts"
+import * as ConfigFiles from "./ConfigFiles.ts"
+import { InstanceSettings } from "./InstanceSettings.ts"
+import { dataState, ensureDir, postmasterPidStatus } from "./Pgdata.ts"
+import * as Postmaster from "./Postmaster.ts"
+import * as Rewind from "./Rewind.ts"
+import { Action, decide, Role, type Observation, type Postmaster as PostmasterObservation } from "./Role.ts"
+import { SpecSource } from "./SpecSource.ts"
+import * as Sql from "./Sql.ts"
+import { probe, streamingStandbys, type Probed } from "./status/Probe.ts"
+
+/** What the loop knows between ticks. */
+export interface ManagerState {
+  readonly role: Role
+  readonly detail: string
+  readonly postmaster: Postmaster.Postmaster | undefined
+  readonly refusedParameters: ReadonlyArray<string>
+  readonly fenced: boolean
+  /** When the loop last completed a tick (liveness). */
+  readonly lastTick: number
+}
+
+/** What the status API and the metrics exporter read from a running manager. */
+export interface Manager {
+  readonly state: Effect.Effect<ManagerState>
+  readonly view: Effect.Effect<ClusterView>
+  readonly sql: Sql.Sql
+  /** Probe PostgreSQL if the postmaster accepts connections. */
+  readonly probe: Effect.Effect<Probed | undefined>
+}
+
+const transitional = (role: Role) => role._tag === "Starting" || role._tag === "Promoting" || role._tag === "Demoting"
+
+/** Start the manager in the current scope; the loop runs until the scope closes. */
+export const start = Effect.fn("Instance.start")(function*() {
+  const settings = yield* InstanceSettings
+  const source = yield* SpecSource
+  const self = settings.instanceName
+  yield* ensureDir(settings.socketDir, 0o750)
+  yield* ensureDir(settings.certDir, 0o700)
+  const first = yield* source.cluster.pipe(
+    Effect.tapError((e) => Effect.logWarning("waiting for the Cluster", e.message)),
+    Effect.retry(Schedule.spaced("1 second"))
+  )
+  const viewRef = yield* Ref.make(first)
+  const state = yield* Ref.make<ManagerState>({
+    role: Role.Starting(),
+    detail: "starting",
+    postmaster: undefined,
+    refusedParameters: [],
+    fenced: false,
+    lastTick: Date.now()
+  })
+  const sql = yield* Sql.connect({ socketDir: settings.socketDir, port: settings.port }, "postgres", 3)
+  const wake = yield* Queue.sliding<void>(1)
+
+  yield* source.changes.pipe(
+    Stream.runForEach((view) => Ref.set(viewRef, view).pipe(Effect.zipRight(wake.offer(undefined)))),
+    Effect.tapError((e) => Effect.logWarning("Cluster watch failed", e.message)),
+    Effect.retry(Schedule.spaced("1 second")),
+    Effect.forkScoped
+  )
+
+  const running = Ref.get(state).pipe(Effect.map((s) => s.postmaster !== undefined && s.postmaster.exitCode() === null ? s.postmaster : undefined))
+
+  const probeIfUp: Effect.Effect<Probed | undefined> = Effect.gen(function*() {
+    if ((yield* running) === undefined) return undefined
+    const status = yield* postmasterPidStatus(settings.pgdata)
+    if (status !== "ready" && status !== "standby") return undefined
+    return yield* probe(sql).pipe(Effect.timeout("3 seconds"), Effect.orElseSucceed(() => undefined))
+  })
+
+  const observePostmaster = (probed: Probed | undefined): Effect.Effect<PostmasterObservation> =>
+    Effect.gen(function*() {
+      const pm = yield* running
+      if (pm === undefined) return { _tag: "NotRunning" } as const
+      if (probed !== undefined) return { _tag: "Running", inRecovery: probed.inRecovery } as const
+      const status = yield* postmasterPidStatus(settings.pgdata)
+      return status === "stopping" ? { _tag: "ShuttingDown" } as const : { _tag: "Starting" } as const
+    })
+
+  const stopPostmaster = (view: ClusterView) =>
+    Effect.gen(function*() {
+      const pm = yield* running
+      if (pm === undefined) return
+      yield* Postmaster.stop(pm, [
+        { signal: Postmaster.fast, wait: `${shutdownBudget(view).stopSeconds} seconds` },
+        { signal: Postmaster.immediate, wait: "10 seconds" }
+      ])
+      yield* Ref.update(state, (s) => ({ ...s, postmaster: undefined }))
+    })
+
+  const reportPrimary = Effect.gen(function*() {
+    // The checkpoint puts the new timeline in pg_control, which pg_rewind on the old primary reads.
+    yield* Sql.query(() => sql`CHECKPOINT`)
+    yield* source.setCurrentPrimary(self)
+    yield* Effect.logInfo("reported as current primary")
+  })
+
+  const reconcileSlots = (view: ClusterView, probed: Probed) =>
+    Effect.gen(function*() {
+      const wanted = new Set((view.status?.instanceNames ?? []).filter((n) => n !== self).map(slotNameFor))
+      const existing = probed.slots.filter((s) => s.slotName.startsWith(managedSlotPrefix))
+      for (const name of wanted) {
+        if (!existing.some((s) => s.slotName === name)) {
+          yield* Sql.query(() => sql`select pg_create_physical_replication_slot(${name}, true)`)
+          yield* Effect.logInfo("replication slot created").pipe(Effect.annotateLogs({ slot: name }))
+        }
+      }
+      for (const slot of existing) {
+        if (!wanted.has(slot.slotName) && !slot.active) {
+          yield* Sql.query(() => sql`select pg_drop_replication_slot(${slot.slotName})`)
+          yield* Effect.logInfo("replication slot dropped").pipe(Effect.annotateLogs({ slot: slot.slotName }))
+        }
+      }
+    })
+
+  const demoteData = (view: ClusterView, from: string) =>
+    Rewind.rewindFrom(view, from).pipe(
+      Effect.catchTag("RewindImpossible", (e) =>
+        Effect.logWarning("pg_rewind impossible; re-cloning", e.message).pipe(Effect.zipRight(Clone.cloneFrom(view, from))))
+    )
+
+  const execute = (action: Action, view: ClusterView, probed: Probed | undefined): Effect.Effect<void, unknown, InstanceSettings | SpecSource> =>
+    Action.$match(action, {
+      Wait: () => probed !== undefined && !probed.inRecovery && view.status?.currentPrimary === self ? reconcileSlots(view, probed) : Effect.void,
+      StartPostmaster: () =>
+        Postmaster.start({ binDir: settings.binDir, pgdata: settings.pgdata, instance: self }).pipe(
+          Effect.flatMap((pm) => Ref.update(state, (s) => ({ ...s, postmaster: pm })))
+        ),
+      StopPostmaster: () => stopPostmaster(view),
+      Promote: () =>
+        Effect.gen(function*() {
+          const started = Date.now()
+          yield* Sql.query(() => sql`select pg_promote(true, 60)`)
+          yield* Effect.logInfo("promoted").pipe(Effect.annotateLogs({ durationMs: Date.now() - started }))
+          yield* reportPrimary
+        }),
+      ReportPrimary: () => reportPrimary,
+      Rewind: ({ from }) => demoteData(view, from)
+    })
+
+  const tick = Effect.gen(function*() {
+    const view = yield* Ref.get(viewRef)
+    const before = yield* Ref.get(state)
+    const probed = yield* probeIfUp
+    const postmaster = yield* observePostmaster(probed)
+    if (before.postmaster !== undefined && postmaster._tag === "NotRunning") {
+      yield* Effect.logWarning("postmaster exited").pipe(Effect.annotateLogs({ exitCode: before.postmaster.exitCode() }))
+      yield* Ref.update(state, (s) => ({ ...s, postmaster: undefined }))
+    }
+    const data = yield* dataState(settings.pgdata)
+    let refused: ReadonlyArray<string> = []
+    if (data !== "missing") {
+      const certsChanged = yield* Certificates.write(view, settings.certDir)
+      const rendered = ConfigFiles.render(view, settings, probed === undefined ? [] : streamingStandbys(probed))
+      refused = rendered.refused
+      const changed = yield* ConfigFiles.write(settings.pgdata, rendered)
+      const pm = yield* running
+      if ((changed || certsChanged) && pm !== undefined) {
+        pm.signal("SIGHUP")
+        yield* Effect.logInfo("configuration reloaded")
+      }
+    }
+    const fenced = isFenced(view, self)
+    const observation: Observation = {
+      self,
+      targetPrimary: view.status?.targetPrimary,
+      currentPrimary: view.status?.currentPrimary,
+      fenced,
+      data,
+      postmaster,
+      walReceiverActive: probed?.walReceiver !== null && probed?.walReceiver !== undefined,
+      caughtUp: probed?.caughtUp ?? false
+    }
+    const decision = decide(before.role, observation)
+    if (decision.role._tag !== before.role._tag) {
+      yield* Effect.logInfo("role changed").pipe(Effect.annotateLogs({ from: before.role._tag, to: decision.role._tag }))
+    }
+    const detail = decision.action._tag === "Wait" ? decision.action.why : decision.action._tag
+    yield* Ref.update(state, (s) => ({ ...s, role: decision.role, detail, refusedParameters: refused, fenced }))
+    yield* execute(decision.action, view, probed)
+    yield* Ref.update(state, (s) => ({ ...s, lastTick: Date.now() }))
+    return decision
+  })
+
+  const loop = Effect.gen(function*() {
+    const decision = yield* tick.pipe(
+      Effect.catchAllCause((cause) =>
+        Effect.logError("tick failed", cause).pipe(Effect.as(undefined)))
+    )
+    // After an action, look again at once; otherwise wait for a change or the next period.
+    if (decision !== undefined && decision.action._tag !== "Wait") return
+    const s = yield* Ref.get(state)
+    yield* wake.take.pipe(Effect.timeout(transitional(s.role) ? "100 millis" : "1 second"), Effect.ignore)
+  })
+  yield* Effect.forever(loop).pipe(Effect.forkScoped)
+
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      const pm = yield* running
+      if (pm === undefined) return
+      const s = yield* Ref.get(state)
+      const budget = shutdownBudget(yield* Ref.get(viewRef))
+      yield* Effect.logInfo("shutting down PostgreSQL")
+      if (s.role._tag === "Primary") {
+        yield* Sql.query(() => sql`CHECKPOINT`).pipe(Effect.timeout(`${budget.smartSeconds} seconds`), Effect.ignore)
+      }
+      // Our own sessions would hold a smart shutdown open.
+      yield* Effect.promise(() => sql.end({ timeout: 1 }))
+      yield* Postmaster.stop(pm, [
+        { signal: Postmaster.smart, wait: `${budget.smartSeconds} seconds` },
+        { signal: Postmaster.fast, wait: `${Math.max(budget.stopSeconds - budget.smartSeconds, 5)} seconds` },
+        { signal: Postmaster.immediate, wait: "10 seconds" }
+      ])
+    })
+  )
+
+  return {
+    state: Ref.get(state),
+    view: Ref.get(viewRef),
+    sql,
+    probe: probeIfUp
+  } satisfies Manager
+})

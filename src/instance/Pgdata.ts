@@ -1,0 +1,54 @@
+/** The data directory on disk: what state it is in, and writing files into it safely. */
+import { Effect } from "effect"
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
+import { dirname } from "node:path"
+
+const exists = (path: string) => stat(path).then(() => true, () => false)
+
+/** "missing" (no cluster), "standby" (standby.signal present) or "primary". */
+export const dataState = (pgdata: string): Effect.Effect<"missing" | "primary" | "standby"> =>
+  Effect.promise(async () => {
+    if (!(await exists(`${pgdata}/PG_VERSION`))) return "missing" as const
+    return (await exists(`${pgdata}/standby.signal`)) ? "standby" as const : "primary" as const
+  })
+
+/** The postmaster's own status line in postmaster.pid ("starting", "stopping", "ready", "standby"). */
+export const postmasterPidStatus = (pgdata: string): Effect.Effect<string | undefined> =>
+  Effect.promise(async () => {
+    const text = await readFile(`${pgdata}/postmaster.pid`, "utf8").catch(() => undefined)
+    return text?.split("\n")[7]?.trim() || undefined
+  })
+
+/** Write `content` only if it differs; atomically (rename). Returns whether it changed. */
+export const writeIfChanged = (path: string, content: string, mode = 0o600): Effect.Effect<boolean> =>
+  Effect.promise(async () => {
+    const current = await readFile(path, "utf8").catch(() => undefined)
+    if (current === content) return false
+    await mkdir(dirname(path), { recursive: true })
+    const tmp = `${path}.tmp`
+    await writeFile(tmp, content, { mode })
+    await chmod(tmp, mode)
+    await rename(tmp, path)
+    return true
+  })
+
+/** Mark the data directory as a standby's. */
+export const writeStandbySignal = (pgdata: string): Effect.Effect<void> =>
+  Effect.promise(() => writeFile(`${pgdata}/standby.signal`, "", { mode: 0o600 }))
+
+/** Remove a directory tree (missing is fine). */
+export const removeTree = (path: string): Effect.Effect<void> => Effect.promise(() => rm(path, { recursive: true, force: true }))
+
+/** Move a freshly built data directory into place: the last step, so a crash before it leaves nothing half-made. */
+export const install = (from: string, to: string): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    await rm(to, { recursive: true, force: true })
+    await rename(from, to)
+  })
+
+/** Make sure a directory exists with the given mode. */
+export const ensureDir = (path: string, mode = 0o700): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    await mkdir(path, { recursive: true, mode })
+    await chmod(path, mode)
+  })
