@@ -56,8 +56,6 @@ export const labelKey = (label: string) => (object: KubeObject): ReadonlyArray<s
   return value === undefined ? [] : [objectKey(object.metadata.namespace, value)]
 }
 
-const generationOf = (o: KubeObject) => (o.metadata as { readonly generation?: number | undefined }).generation
-
 /**
  * Default primary filter: skip updates that changed neither generation, labels, annotations,
  * finalizers, owners nor deletion (status-only writes, often our own). Objects without a
@@ -67,8 +65,8 @@ export const specChanged = (change: Change<KubeObject>): boolean => {
   if (change._tag !== "Modified") return true
   const a = change.old.metadata as Record<string, unknown>
   const b = change.object.metadata as Record<string, unknown>
-  if (generationOf(change.object) === undefined) return true
-  return generationOf(change.old) !== generationOf(change.object) ||
+  if (change.object.metadata.generation === undefined) return true
+  return change.old.metadata.generation !== change.object.metadata.generation ||
     ["labels", "annotations", "finalizers", "ownerReferences", "deletionTimestamp"].some((f) => JSON.stringify(a[f]) !== JSON.stringify(b[f]))
 }
 

@@ -42,6 +42,7 @@ export interface KubeObject {
     readonly namespace?: string | undefined
     readonly uid?: string | undefined
     readonly resourceVersion?: string | undefined
+    readonly generation?: number | undefined
     readonly labels?: { readonly [key: string]: string } | undefined
     readonly ownerReferences?: ReadonlyArray<unknown> | undefined
     readonly deletionTimestamp?: string | undefined

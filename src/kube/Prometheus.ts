@@ -22,7 +22,9 @@ export const render = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): str
     if (f === undefined) families.set(name, f = { help: Option.getOrElse(help, () => name), type, lines: [] })
     return f
   }
-  for (const { metricKey: key, metricState: state } of pairs) {
+  const sorted = [...pairs].sort((a, b) =>
+    a.metricKey.name.localeCompare(b.metricKey.name) || labels(a.metricKey.tags).localeCompare(labels(b.metricKey.tags)))
+  for (const { metricKey: key, metricState: state } of sorted) {
     const name = key.name
     if (MetricState.isCounterState(state)) {
       family(name, key.description, "counter").lines.push(`${name}${labels(key.tags)} ${num(state.count)}`)
@@ -30,15 +32,15 @@ export const render = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): str
       family(name, key.description, "gauge").lines.push(`${name}${labels(key.tags)} ${num(state.value)}`)
     } else if (MetricState.isHistogramState(state)) {
       const f = family(name, key.description, "histogram")
+      // Effect's boundaries already end with +Inf.
       for (const [le, count] of state.buckets) f.lines.push(`${name}_bucket${labels(key.tags, [["le", num(le)]])} ${count}`)
-      f.lines.push(`${name}_bucket${labels(key.tags, [["le", "+Inf"]])} ${state.count}`)
       f.lines.push(`${name}_sum${labels(key.tags)} ${num(state.sum)}`)
       f.lines.push(`${name}_count${labels(key.tags)} ${state.count}`)
     }
   }
   const out: Array<string> = []
-  for (const [name, f] of [...families].sort(([a], [b]) => a.localeCompare(b))) {
-    out.push(`# HELP ${name} ${f.help.replace(/\n/g, " ")}`, `# TYPE ${name} ${f.type}`, ...f.lines.sort())
+  for (const [name, f] of families) {
+    out.push(`# HELP ${name} ${f.help.replace(/\n/g, " ")}`, `# TYPE ${name} ${f.type}`, ...f.lines)
   }
   return out.join("\n") + "\n"
 }
