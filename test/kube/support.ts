@@ -1,0 +1,119 @@
+/**
+ * Shared pieces of the controller-runtime tests against the local API server: the
+ * inside-the-namespace switch, a client for the admin kubeconfig, test namespaces, a
+ * ConfigMap kind, API server metrics, and a kube-apiserver restart.
+ */
+import { expect, test } from "bun:test"
+import { Effect, Layer, Schema } from "effect"
+import { join } from "node:path"
+import { localKube, startTimeoutMs, type LocalKubeHandle } from "../localkube/harness.ts"
+import * as Layout from "../localkube/layout.ts"
+import { components } from "../localkube/controlplane/Components.ts"
+import * as Network from "../localkube/controlplane/Network.ts"
+import * as Supervisor from "../localkube/controlplane/Supervisor.ts"
+import * as KubeClient from "../../src/kube/KubeClient.ts"
+import * as KubeConfig from "../../src/kube/KubeConfig.ts"
+import { ObjectMeta } from "../../src/kube/ObjectMeta.ts"
+import * as Resource from "../../src/kube/Resource.ts"
+
+export const repoRoot = join(import.meta.dir, "..", "..")
+export const bun = join(repoRoot, "node_modules", ".bin", "bun")
+
+/** True when this process runs inside the local cluster's network namespace. */
+export const inside = Network.insideNetns(Layout.defaultClusterName)
+
+/**
+ * The API server is reachable only inside the cluster's network namespace. Outside, a test
+ * file registers one test that starts (or reuses) the control plane and runs the file again
+ * inside; inside, it registers its real tests. Returns whether to register them.
+ */
+export const insideOrRerun = (file: string, timeoutMs: number): boolean => {
+  if (inside) return true
+  test(`${file.split("/").pop()} inside the local cluster's network namespace`, async () => {
+    const lk = await localKube()
+    const r = await lk.exec([bun, "test", "--timeout", String(timeoutMs), file], { env: { TUSK_LOCALKUBE_INNER: "1" } })
+    process.stdout.write(r.stdout)
+    process.stderr.write(r.stderr)
+    expect(r.exitCode).toBe(0)
+  }, startTimeoutMs + timeoutMs * 20)
+  return false
+}
+
+/** The shared control plane (reused: inside, it is always up already). */
+export const kube = (): Promise<LocalKubeHandle> => localKube()
+
+/** The admin connection (client certificate) as the runtime loads it. */
+export const adminConnection = (lk: LocalKubeHandle) => Effect.runPromise(KubeConfig.fromKubeconfigFiles([lk.kubeconfig]))
+
+/** A KubeClient layer for the admin kubeconfig. */
+export const adminLayer = async (lk: LocalKubeHandle) => Layer.succeed(KubeClient.KubeClient, KubeClient.make(await adminConnection(lk)))
+
+/** ConfigMaps: the simplest namespaced kind, good for watch tests. */
+export const ConfigMap = Schema.Struct({
+  apiVersion: Schema.optional(Schema.String),
+  kind: Schema.optional(Schema.String),
+  metadata: ObjectMeta,
+  data: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+})
+export type ConfigMap = typeof ConfigMap.Type
+export const configMaps = Resource.make({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true }, ConfigMap)
+
+let counter = 0
+/** A fresh namespace. */
+export const namespace = async (lk: LocalKubeHandle, prefix: string): Promise<string> => {
+  const ns = `${prefix}-${process.pid}-${counter++}`
+  await lk.kubectl(["create", "namespace", ns])
+  return ns
+}
+
+/** Polls until `check` returns something other than undefined. */
+export const eventually = async <A>(what: string, check: () => Promise<A | undefined>, timeoutMs = 30_000): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check().catch(() => undefined)
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(100)
+  }
+}
+
+/** apiserver_request_total summed per (verb, group, resource) from the API server's /metrics. */
+export const requestCounts = async (lk: LocalKubeHandle): Promise<Map<string, number>> => {
+  const text = await lk.kubectl(["get", "--raw", "/metrics"])
+  const counts = new Map<string, number>()
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("apiserver_request_total{")) continue
+    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]))
+    const key = `${labels.verb} ${labels.group ?? ""}/${labels.resource ?? ""}${labels.subresource ? `/${labels.subresource}` : ""}`
+    counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)))
+  }
+  return counts
+}
+
+/** What changed between two request count snapshots (only non-zero deltas). */
+export const requestDelta = (before: Map<string, number>, after: Map<string, number>): Record<string, number> => {
+  const out: Record<string, number> = {}
+  for (const [k, v] of after) {
+    const d = v - (before.get(k) ?? 0)
+    if (d !== 0) out[k] = d
+  }
+  return out
+}
+
+/** Stop kube-apiserver and start it again with the same arguments; resolves once /readyz answers. */
+export const restartApiServer = async (lk: LocalKubeHandle, downMs = 0): Promise<void> => {
+  const paths = lk.service.paths
+  const spec = components(paths).find((c) => c.name === "kube-apiserver")
+  const rec = Supervisor.readPidFile(paths.pidFile("kube-apiserver"))
+  if (spec === undefined || rec === undefined) throw new Error("kube-apiserver is not managed by localkube")
+  Supervisor.stopPidsSync([rec], 10_000)
+  await Bun.sleep(downMs)
+  await Effect.runPromise(Supervisor.spawnDetached({
+    cluster: Layout.defaultClusterName,
+    argv: [join(lk.binDir, spec.binary), ...spec.args],
+    logFile: paths.log("kube-apiserver"),
+    pidFile: paths.pidFile("kube-apiserver"),
+    env: { PATH: `${lk.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: "/root" },
+  }))
+  await eventually("kube-apiserver /readyz", async () => ((await lk.kubectl(["get", "--raw", "/readyz"])).includes("ok") ? true : undefined), 60_000)
+}
