@@ -164,24 +164,12 @@ export const AffinityConfiguration = Schema.Struct({
   tolerations: optional(Schema.Array(Opaque)),
 }).pipe(refusing("nodeAffinity", "additionalPodAffinity", "additionalPodAntiAffinity"))
 
+/** `spec.certificates`: Tusk issues every certificate itself; extra server names may be added. */
 export const CertificatesConfiguration = Schema.Struct({
-  serverCASecret: optional(Schema.String),
-  serverTLSSecret: optional(Schema.String),
-  replicationTLSSecret: optional(Schema.String),
-  clientCASecret: optional(Schema.String),
-  serverAltDNSNames: optional(Schema.Array(Schema.String)),
-}).pipe(
-  rule((c) => (c.serverTLSSecret === undefined) === (c.serverCASecret === undefined), {
-    rule: "has(self.serverTLSSecret) == has(self.serverCASecret)",
-    message: "serverTLSSecret and serverCASecret are given together",
-    fieldPath: ".serverTLSSecret",
-  }),
-  rule((c) => (c.replicationTLSSecret === undefined) === (c.clientCASecret === undefined), {
-    rule: "has(self.replicationTLSSecret) == has(self.clientCASecret)",
-    message: "replicationTLSSecret and clientCASecret are given together",
-    fieldPath: ".replicationTLSSecret",
-  }),
-)
+  serverAltDNSNames: optional(
+    Schema.Array(Schema.String).annotations({ [DocId]: "Extra DNS names in the server certificate." }),
+  ),
+}).pipe(refusing("serverCASecret", "serverTLSSecret", "replicationTLSSecret", "clientCASecret"))
 
 export const MonitoringConfiguration = Schema.Struct({
   disableDefaultQueries: withDefault(Schema.Boolean, false),

@@ -12,8 +12,8 @@ export type Action = Data.TaggedEnum<{
   CreateJob: { readonly serial: number; readonly kind: "initdb" | "join" }
   /** Remember that the PVC holds a usable data directory. */
   MarkPvcReady: { readonly serial: number }
-  /** Start the instance's pod on its ready PVC. */
-  CreatePod: { readonly serial: number }
+  /** Start the instance's pod on its ready PVC, labelled with its role from the start. */
+  CreatePod: { readonly serial: number; readonly role: InstanceRole }
   /** Move the role label, which is what the -rw and -ro Services select on. */
   SetRoleLabel: { readonly podName: string; readonly role: InstanceRole }
   DeletePod: { readonly name: string; readonly reason: string }

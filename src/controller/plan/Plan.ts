@@ -118,12 +118,11 @@ export const plan = (observed: Observed): Plan => {
             actions.push(Action.CreateJob({ serial: i.serial, kind }))
           }
         }
-      } else if (i.pod === undefined) {
-        actions.push(Action.CreatePod({ serial: i.serial }))
       }
-      if (i.pod !== undefined && !i.pod.deleting) {
-        const role: InstanceRole = i.name === currentPrimary ? "primary" : "replica"
-        if (i.pod.roleLabel !== role) actions.push(Action.SetRoleLabel({ podName: i.pod.name, role }))
+      const role: InstanceRole = i.name === currentPrimary ? "primary" : "replica"
+      if (pvc.ready && i.pod === undefined) actions.push(Action.CreatePod({ serial: i.serial, role }))
+      if (i.pod !== undefined && !i.pod.deleting && i.pod.roleLabel !== role) {
+        actions.push(Action.SetRoleLabel({ podName: i.pod.name, role }))
       }
       if (state._tag === "Failed" && phaseReason === "") phaseReason = `${i.name}: ${state.reason}`
     }

@@ -15,10 +15,6 @@ export const instanceSecrets = (cluster: Cluster): ReadonlyArray<string> => {
   const named = [
     spec.superuserSecret?.name,
     spec.bootstrap?.initdb?.secret?.name,
-    spec.certificates?.serverCASecret,
-    spec.certificates?.serverTLSSecret,
-    spec.certificates?.replicationTLSSecret,
-    spec.certificates?.clientCASecret,
     ...(spec.monitoring?.customQueriesSecret ?? []).map((s) => s.name),
   ].filter((s): s is string => s !== undefined)
   return [...new Set([n.appSecret, n.superuserSecret, n.caSecret, n.serverSecret, n.replicationSecret, ...named])].sort()

@@ -1,0 +1,136 @@
+/**
+ * Narrow Schemas over the Kubernetes objects the reconciler observes: only the fields a
+ * decision depends on. Objects come from the informer caches undecoded; a malformed one
+ * is skipped with a log line, never a crash.
+ */
+import { Option, Schema } from "effect"
+import { annotations, labels, serialOf } from "../../api/Naming.ts"
+import type { Unstructured } from "../../kube/Resource.ts"
+import type { ObservedJob, ObservedNode, ObservedPod, ObservedPvc } from "../plan/Observed.ts"
+
+const Meta = Schema.Struct({
+  name: Schema.String,
+  deletionTimestamp: Schema.optional(Schema.String),
+  labels: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+  annotations: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+})
+
+const Condition = Schema.Struct({
+  type: Schema.String,
+  status: Schema.String,
+  reason: Schema.optional(Schema.String),
+  message: Schema.optional(Schema.String),
+})
+
+const ContainerStatus = Schema.Struct({
+  name: Schema.String,
+  image: Schema.optional(Schema.String),
+  state: Schema.optional(
+    Schema.Struct({
+      waiting: Schema.optional(Schema.Struct({ reason: Schema.optional(Schema.String), message: Schema.optional(Schema.String) })),
+    }),
+  ),
+})
+
+const PodView = Schema.Struct({
+  metadata: Meta,
+  spec: Schema.optional(Schema.Struct({ nodeName: Schema.optional(Schema.String) })),
+  status: Schema.optional(
+    Schema.Struct({
+      phase: Schema.optional(Schema.String),
+      podIP: Schema.optional(Schema.String),
+      conditions: Schema.optional(Schema.Array(Condition)),
+      containerStatuses: Schema.optional(Schema.Array(ContainerStatus)),
+      initContainerStatuses: Schema.optional(Schema.Array(ContainerStatus)),
+    }),
+  ),
+})
+
+const PvcView = Schema.Struct({
+  metadata: Meta,
+  status: Schema.optional(Schema.Struct({ phase: Schema.optional(Schema.String) })),
+})
+
+const JobView = Schema.Struct({
+  metadata: Meta,
+  status: Schema.optional(
+    Schema.Struct({
+      succeeded: Schema.optional(Schema.Number),
+      conditions: Schema.optional(Schema.Array(Condition)),
+    }),
+  ),
+})
+
+const NodeView = Schema.Struct({
+  metadata: Meta,
+  spec: Schema.optional(Schema.Struct({ unschedulable: Schema.optional(Schema.Boolean) })),
+  status: Schema.optional(Schema.Struct({ conditions: Schema.optional(Schema.Array(Condition)) })),
+})
+
+const decode = <A, I>(schema: Schema.Schema<A, I>) => Schema.decodeUnknownOption(schema)
+
+/** A pod as the plan sees it, plus its IP for the status API. */
+export interface PodObservation extends ObservedPod {
+  readonly ip: string | undefined
+}
+
+const waitingReason = (view: typeof PodView.Type): string | undefined => {
+  const status = view.status
+  const unschedulable = status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False")
+  if (unschedulable !== undefined) return `${unschedulable.reason ?? "Unschedulable"}: ${unschedulable.message ?? ""}`.trim()
+  const waiting = [...(status?.initContainerStatuses ?? []), ...(status?.containerStatuses ?? [])]
+    .map((c) => c.state?.waiting)
+    .find((w) => w?.reason !== undefined && w.reason !== "PodInitializing" && w.reason !== "ContainerCreating")
+  return waiting === undefined ? undefined : `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}`
+}
+
+export const podObservation = (object: Unstructured): Option.Option<PodObservation> =>
+  Option.map(decode(PodView)(object), (view) => ({
+    name: view.metadata.name,
+    phase: view.status?.phase ?? "Pending",
+    ready: view.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+    deleting: view.metadata.deletionTimestamp !== undefined,
+    nodeName: view.spec?.nodeName,
+    roleLabel: view.metadata.labels?.[labels.instanceRole],
+    waitingReason: waitingReason(view),
+    image: view.status?.containerStatuses?.find((c) => c.name === "postgres")?.image,
+    ip: view.status?.podIP,
+  }))
+
+export const pvcObservation = (object: Unstructured): Option.Option<ObservedPvc & { readonly serial: number | undefined }> =>
+  Option.map(decode(PvcView)(object), (view) => {
+    const serial = view.metadata.annotations?.[annotations.serial]
+    return {
+      name: view.metadata.name,
+      phase: view.status?.phase ?? "Pending",
+      ready: view.metadata.annotations?.[annotations.pvcStatus] === "ready",
+      deleting: view.metadata.deletionTimestamp !== undefined,
+      nodeName: view.metadata.annotations?.["volume.kubernetes.io/selected-node"],
+      serial: serial !== undefined && /^\d+$/.test(serial) ? Number(serial) : undefined,
+    }
+  })
+
+export const jobObservation = (
+  cluster: string,
+  object: Unstructured,
+): Option.Option<ObservedJob & { readonly serial: number | undefined }> =>
+  Option.flatMap(decode(JobView)(object), (view) => {
+    const kind = view.metadata.labels?.[labels.jobRole]
+    if (kind !== "initdb" && kind !== "join") return Option.none()
+    const failed = view.status?.conditions?.find((c) => c.type === "Failed" && c.status === "True")
+    const instance = view.metadata.labels?.[labels.instanceName]
+    return Option.some({
+      name: view.metadata.name,
+      kind,
+      state: (view.status?.succeeded ?? 0) > 0 ? "succeeded" : failed !== undefined ? "failed" : "running",
+      message: failed?.message,
+      serial: instance === undefined ? undefined : serialOf(cluster, instance),
+    })
+  })
+
+export const nodeObservation = (object: Unstructured): Option.Option<ObservedNode> =>
+  Option.map(decode(NodeView)(object), (view) => ({
+    name: view.metadata.name,
+    ready: view.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+    schedulable: view.spec?.unschedulable !== true,
+  }))
