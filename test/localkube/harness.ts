@@ -1,17 +1,19 @@
 /**
  * Local Kubernetes for bun tests. The first call to `localKube()` in a test run starts
  * the control plane, or reuses one already up (e.g. started by .ci/run or by hand with
- * `npm run localkube -- up`); later calls share it. A control plane this process started
- * is torn down when the process exits, also after a failure or an interrupt; one it
- * merely reused is left running.
+ * `npm run localkube -- up`); later calls share it. A control plane this process starts
+ * is torn down right after the process ends, however it ends (a detached reaper watches
+ * it); one it merely reused is left running.
  *
  *   const lk = await localKube()
  *   const out = await lk.kubectl(["get", "ns"])
  */
+import { mkdirSync } from "node:fs"
 import { Effect } from "effect"
 import * as Layout from "./layout.ts"
 import * as LocalKube from "./controlplane/LocalKube.ts"
 import type { ExecOptions } from "./controlplane/LocalKube.ts"
+import { spawnReaper } from "./controlplane/Reaper.ts"
 import type { RunResult } from "./controlplane/Shell.ts"
 
 export interface LocalKubeHandle {
@@ -33,28 +35,19 @@ export const startTimeoutMs = 60 * 60 * 1000
 
 let shared: Promise<LocalKubeHandle> | undefined
 
-const tearDownAtExit = (service: LocalKube.LocalKubeService) => {
-  // `down` is synchronous underneath (signals, waits, `ip netns del`), so it can run in an exit handler.
-  const stop = () => Effect.runSync(Effect.ignoreLogged(service.down))
-  process.once("exit", stop)
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(signal, () => {
-      stop()
-      process.exit(130)
-    })
-  }
-}
-
 const start = async (): Promise<LocalKubeHandle> => {
   const service = LocalKube.make(LocalKube.configFor(Layout.defaultClusterName, process.env["LOCALKUBE_STATE"]))
-  const result = await Effect.runPromise(
-    service.up.pipe(Effect.onInterrupt(() => Effect.ignore(service.down))),
-  ).catch(async (error: unknown) => {
-    // A half-started control plane is ours to remove, whatever happened.
-    await Effect.runPromise(Effect.ignore(service.down))
+  const reuse = LocalKube.isHealthy(await Effect.runPromise(service.status))
+  if (!reuse) {
+    // bun test runs no "exit" handlers: a detached reaper stops what we start once this process is gone.
+    mkdirSync(service.paths.logs, { recursive: true })
+    spawnReaper(service.config.cluster, service.config.stateDir, process.pid, service.paths.log("reaper"))
+  }
+  const result = await Effect.runPromise(service.up).catch(async (error: unknown) => {
+    // A half-started control plane of ours goes at once, not only when the process ends.
+    if (!reuse) await Effect.runPromise(Effect.ignore(service.down))
     throw error
   })
-  if (result.started) tearDownAtExit(service)
   return {
     service,
     started: result.started,

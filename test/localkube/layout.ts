@@ -33,6 +33,14 @@ export const nodeAddress = (n: number): string => `10.240.0.${10 + n}`
 /** Node names: lk-node-1, lk-node-2, ... */
 export const nodeName = (n: number): string => `lk-node-${n}`
 
+/**
+ * Node object of the control plane host (10.240.0.1): kube-proxy runs under this name and
+ * waits for its Node before programming rules. It is unschedulable and tainted, carries
+ * no hostname or zone label (so spread constraints ignore it), and has no kubelet, so it
+ * shows NotReady; it never runs pods.
+ */
+export const controlPlaneNodeName = "lk-control-plane"
+
 /** Zone label of node N: nodes spread over zones a, b, c. */
 export const nodeZone = (n: number): string => `zone-${"abc"[(n - 1) % 3]}`
 

@@ -3,6 +3,7 @@
  * kube-dns Service with a hand-made EndpointSlice pointing at CoreDNS, which runs as a
  * process on the host address (there are no nodes to run it as a Deployment). Traffic to
  * the kube-dns ClusterIP therefore goes through kube-proxy like any other Service.
+ * And the control plane host's Node, which kube-proxy needs (see layout.controlPlaneNodeName).
  */
 import * as Layout from "../layout.ts"
 import { dnsPort } from "./Components.ts"
@@ -17,6 +18,15 @@ export const bootstrapObjects = (): object => ({
   apiVersion: "v1",
   kind: "List",
   items: [
+    {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: Layout.controlPlaneNodeName, labels: { "node-role.kubernetes.io/control-plane": "" } },
+      spec: {
+        unschedulable: true,
+        taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }],
+      },
+    },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRole",
@@ -62,4 +72,9 @@ export const bootstrapObjects = (): object => ({
       ports: dnsPorts,
     },
   ],
+})
+
+/** Status patch of the control plane Node: kube-proxy takes its node IP from here. */
+export const controlPlaneNodeStatus = (): object => ({
+  status: { addresses: [{ type: "InternalIP", address: Layout.hostAddress }] },
 })

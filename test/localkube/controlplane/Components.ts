@@ -6,13 +6,17 @@
 import * as Layout from "../layout.ts"
 import type { StatePaths } from "./StatePaths.ts"
 
-export type ComponentName =
-  | "etcd"
-  | "kube-apiserver"
-  | "kube-controller-manager"
-  | "kube-scheduler"
-  | "kube-proxy"
-  | "coredns"
+/** Every component, in start order. */
+export const componentNames = [
+  "etcd",
+  "kube-apiserver",
+  "kube-controller-manager",
+  "kube-scheduler",
+  "kube-proxy",
+  "coredns",
+] as const
+
+export type ComponentName = (typeof componentNames)[number]
 
 export interface Component {
   readonly name: ComponentName
@@ -112,6 +116,8 @@ const controllerManager = (p: StatePaths): Component => ({
     "--allocate-node-cidrs=false",
     `--node-monitor-period=${timings.nodeMonitorPeriod}`,
     `--node-monitor-grace-period=${timings.nodeMonitorGracePeriod}`,
+    // Taint (and so evict from) one not-ready node per second, not one per ten.
+    "--node-eviction-rate=1",
     "--v=1",
   ],
   files: [],
@@ -131,9 +137,6 @@ const scheduler = (p: StatePaths): Component => ({
   files: [],
 })
 
-/** Name kube-proxy reports as; there is no Node object for the control plane host. */
-export const proxyHostname = "localkube-host"
-
 /** kube-proxy config: nftables mode; conntrack sysctls are left alone (not all are writable in a netns). */
 export const kubeProxyConfig = (p: StatePaths): string =>
   JSON.stringify(
@@ -142,7 +145,7 @@ export const kubeProxyConfig = (p: StatePaths): string =>
       kind: "KubeProxyConfiguration",
       mode: "nftables",
       clientConnection: { kubeconfig: p.kubeconfig("kube-proxy") },
-      hostnameOverride: proxyHostname,
+      hostnameOverride: Layout.controlPlaneNodeName,
       bindAddress: Layout.hostAddress,
       healthzBindAddress: `${Layout.hostAddress}:10256`,
       metricsBindAddress: `${Layout.hostAddress}:10249`,
@@ -150,8 +153,7 @@ export const kubeProxyConfig = (p: StatePaths): string =>
       detectLocalMode: "ClusterCIDR",
       conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: "0s", tcpCloseWaitTimeout: "0s" },
       nodePortAddresses: [`${Layout.hostAddress}/32`],
-      syncPeriod: "30s",
-      minSyncPeriod: "0s",
+      nftables: { syncPeriod: "30s", minSyncPeriod: "0s" },
     },
     null,
     2,

@@ -8,8 +8,8 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Context, Data, Duration, Effect, Layer, Schedule } from "effect"
 import * as Layout from "../layout.ts"
-import { bootstrapObjects } from "./Bootstrap.ts"
-import { components, type ComponentName } from "./Components.ts"
+import { bootstrapObjects, controlPlaneNodeStatus } from "./Bootstrap.ts"
+import { componentNames, components, type ComponentName } from "./Components.ts"
 import { apiServerUrl, ensureKubeconfig } from "./Kubeconfig.ts"
 import * as Network from "./Network.ts"
 import * as Pki from "./Pki.ts"
@@ -107,6 +107,10 @@ export interface LocalKubeService {
 
 export class LocalKube extends Context.Tag("localkube/LocalKube")<LocalKube, LocalKubeService>() {}
 
+/** Whether a status shows a complete, ready control plane (then `up` reuses it). */
+export const isHealthy = (s: Status): boolean =>
+  s.apiServerReady && componentNames.every((n) => s.components.some((c) => c.name === n && c.alive))
+
 /** Stop order: clients together, then the API server, then etcd. */
 const stopTiers: ReadonlyArray<ReadonlyArray<ComponentName>> = [
   ["coredns", "kube-proxy", "kube-scheduler", "kube-controller-manager"],
@@ -144,7 +148,16 @@ export const make = (config: LocalKubeConfig): LocalKubeService => {
 
   const binDir = Effect.gen(function* () {
     const env = { ...process.env, ...(config.cacheRoot === undefined ? {} : { LOCALKUBE_CACHE: config.cacheRoot }) }
-    const out = yield* run(["bash", join(config.goDir, "build.sh")], { env }).pipe(Effect.mapError(toError))
+    // Build progress goes straight to our stderr: a cold build takes many minutes.
+    const out = yield* Effect.tryPromise({
+      try: async () => {
+        const proc = Bun.spawn(["bash", join(config.goDir, "build.sh")], { env, stdin: "ignore", stdout: "pipe", stderr: "inherit" })
+        const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited])
+        if (code !== 0) throw new Error(`build.sh exited ${code}`)
+        return stdout
+      },
+      catch: (e) => new LocalKubeError({ message: `building the Kubernetes binaries: ${String(e)}` }),
+    })
     const dir = out.trim().split("\n").at(-1)
     if (dir === undefined || dir === "") return yield* new LocalKubeError({ message: "build.sh printed no bin directory" })
     return dir
@@ -323,6 +336,7 @@ export const make = (config: LocalKubeConfig): LocalKubeService => {
     yield* kubectl(["apply", "--server-side", "--force-conflicts", "--field-manager=localkube", "-f", "-"], {
       stdin: JSON.stringify(bootstrapObjects()),
     })
+    yield* kubectl(["patch", "node", Layout.controlPlaneNodeName, "--subresource=status", "--type=merge", "-p", JSON.stringify(controlPlaneNodeStatus())])
     const rest: ReadonlyArray<ComponentName> = ["kube-controller-manager", "kube-scheduler", "kube-proxy", "coredns"]
     yield* Effect.forEach(rest, (n) => start(bin, n), { discard: true })
     const all: ReadonlyArray<ComponentName> = ["etcd", "kube-apiserver", ...rest]
@@ -336,12 +350,7 @@ export const make = (config: LocalKubeConfig): LocalKubeService => {
 
   const up = Effect.gen(function* () {
     const bin = yield* binDir
-    const current = yield* status
-    const wanted = specs.map((c) => c.name)
-    const healthy =
-      current.apiServerReady &&
-      wanted.every((n) => current.components.some((c) => c.name === n && c.alive))
-    if (healthy) return { started: false, kubeconfig: paths.adminKubeconfig, binDir: bin, timings: [] }
+    if (isHealthy(yield* status)) return { started: false, kubeconfig: paths.adminKubeconfig, binDir: bin, timings: [] }
     const timings = yield* startAll
     return { started: true, kubeconfig: paths.adminKubeconfig, binDir: bin, timings }
   }).pipe(Effect.withSpan("LocalKube.up"))
