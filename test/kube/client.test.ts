@@ -3,38 +3,10 @@
  * merge and JSON patch, the status subresource, conflict retry, typed errors, evictions.
  */
 import { beforeAll, describe, expect, test } from "bun:test"
-import { Effect, Either, Layer, Option, Schema, Stream } from "effect"
+import { Effect, Either, Layer, Option, Stream } from "effect"
 import * as KubeClient from "../../src/kube/KubeClient.ts"
-import { ObjectMeta } from "../../src/kube/ObjectMeta.ts"
-import * as Resource from "../../src/kube/Resource.ts"
 import type { LocalKubeHandle } from "../localkube/harness.ts"
-import { adminLayer, configMaps, insideOrRerun, kube, namespace, type ConfigMap } from "./support.ts"
-
-const Widget = Schema.Struct({
-  apiVersion: Schema.optional(Schema.String),
-  kind: Schema.optional(Schema.String),
-  metadata: ObjectMeta,
-  spec: Schema.Struct({ size: Schema.Number }),
-  status: Schema.optional(Schema.Struct({ phase: Schema.optional(Schema.String), seen: Schema.optional(Schema.Number) })),
-})
-const widgets = Resource.make({ group: "tusktest.dev", version: "v1", kind: "Widget", plural: "widgets", namespaced: true }, Widget)
-const widgetCrd = {
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: "widgets.tusktest.dev" },
-  spec: {
-    group: "tusktest.dev",
-    scope: "Namespaced",
-    names: { plural: "widgets", singular: "widget", kind: "Widget" },
-    versions: [{
-      name: "v1", served: true, storage: true, subresources: { status: {} },
-      schema: { openAPIV3Schema: { type: "object", properties: {
-        spec: { type: "object", required: ["size"], properties: { size: { type: "integer", minimum: 1 } } },
-        status: { type: "object", properties: { phase: { type: "string" }, seen: { type: "integer" } } },
-      } } },
-    }],
-  },
-}
+import { adminLayer, configMaps, insideOrRerun, installWidgetCrd, kube, namespace, widgets, type ConfigMap } from "./support.ts"
 
 if (insideOrRerun(import.meta.path, 60_000)) {
   let lk: LocalKubeHandle
@@ -50,8 +22,7 @@ if (insideOrRerun(import.meta.path, 60_000)) {
     lk = await kube()
     layer = await adminLayer(lk)
     ns = await namespace(lk, "kube-client")
-    await lk.kubectl(["apply", "--server-side", "-f", "-"], { stdin: JSON.stringify(widgetCrd) })
-    await lk.kubectl(["wait", "--for=condition=Established", "crd/widgets.tusktest.dev", "--timeout=30s"])
+    await installWidgetCrd(lk)
   })
 
   describe("KubeClient", () => {
@@ -134,9 +105,9 @@ if (insideOrRerun(import.meta.path, 60_000)) {
       expect(Either.isLeft(invalid) && invalid.left._tag).toBe("Invalid")
     })
 
-    test("a watch from a compacted version fails with Gone", async () => {
+    test("a watch from a version older than the watch cache fails with Gone", async () => {
       const result = await run((c) =>
-        c.watch(configMaps, { namespace: ns, resourceVersion: "1", timeoutSeconds: 10 }).pipe(Stream.runCollect, Effect.either))
+        c.watch(widgets, { namespace: ns, resourceVersion: "1", timeoutSeconds: 10 }).pipe(Stream.runCollect, Effect.either))
       expect(Either.isLeft(result) && result.left._tag).toBe("Gone")
     })
 

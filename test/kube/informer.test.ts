@@ -6,9 +6,11 @@ import { beforeAll, describe, expect, test } from "bun:test"
 import { Duration, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import * as Informer from "../../src/kube/Informer.ts"
 import * as KubeClient from "../../src/kube/KubeClient.ts"
+import type { KubeObject } from "../../src/kube/ObjectMeta.ts"
+import type * as Resource from "../../src/kube/Resource.ts"
 import type { Change } from "../../src/kube/Store.ts"
 import type { LocalKubeHandle } from "../localkube/harness.ts"
-import { adminLayer, configMaps, eventually, insideOrRerun, kube, namespace, restartApiServer, type ConfigMap } from "./support.ts"
+import { adminLayer, configMaps, eventually, insideOrRerun, installWidgetCrd, kube, namespace, restartApiServer, widgets, type ConfigMap, type Widget } from "./support.ts"
 
 if (insideOrRerun(import.meta.path, 120_000)) {
   let lk: LocalKubeHandle
@@ -16,10 +18,10 @@ if (insideOrRerun(import.meta.path, 120_000)) {
   let client: KubeClient.Client
 
   /** Start an informer in a fresh scope; returns it, its recorded changes, and a close. */
-  const start = async (options: Informer.Options<ConfigMap>) => {
+  const startFor = async <A extends KubeObject, I>(resource: Resource.Resource<A, I>, options: Informer.Options<A>) => {
     const scope = Effect.runSync(Scope.make())
-    const informer = await Effect.runPromise(Informer.make(configMaps, options).pipe(Effect.provide(layer), Scope.extend(scope)))
-    const changes: Array<Change<ConfigMap>> = []
+    const informer = await Effect.runPromise(Informer.make(resource, options).pipe(Effect.provide(layer), Scope.extend(scope)))
+    const changes: Array<Change<A>> = []
     const fiber = Effect.runFork(informer.changes.pipe(Stream.runForEach((c) => Effect.sync(() => changes.push(c)))))
     return {
       informer,
@@ -28,11 +30,12 @@ if (insideOrRerun(import.meta.path, 120_000)) {
       close: () => Effect.runPromise(Effect.zipRight(Fiber.interrupt(fiber), Scope.close(scope, Exit.void))),
     }
   }
+  const start = (options: Informer.Options<ConfigMap>) => startFor(configMaps, options)
   const create = (ns: string, name: string, data: Record<string, string> = {}, labels: Record<string, string> = {}) =>
     Effect.runPromise(client.create(configMaps, { metadata: { name, namespace: ns, labels }, data }))
-  const serverState = async (ns: string) =>
-    (await Effect.runPromise(client.list(configMaps, { namespace: ns }))).items.map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort()
-  const cacheState = async (i: Informer.Informer<ConfigMap>) =>
+  const serverState = async <A extends KubeObject, I>(ns: string, resource: Resource.Resource<A, I>) =>
+    (await Effect.runPromise(client.list(resource, { namespace: ns }))).items.map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort()
+  const cacheState = async (i: Informer.Informer<KubeObject>) =>
     (await Effect.runPromise(i.list)).map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort()
 
   beforeAll(async () => {
@@ -56,7 +59,7 @@ if (insideOrRerun(import.meta.path, 120_000)) {
       expect(seen).toEqual(["Added pre", "Added x", "Modified x", "Deleted pre"])
       expect((await s.run(s.informer.byLabel("tusk.dev/cluster", "b"))).map((o) => o.metadata.name)).toEqual(["x"])
       expect(await s.run(s.informer.byLabel("tusk.dev/cluster", "a"))).toHaveLength(0)
-      expect(await cacheState(s.informer)).toEqual(await serverState(ns))
+      expect(await cacheState(s.informer)).toEqual(await serverState(ns, configMaps))
       const stats = await s.run(s.informer.stats)
       expect([stats.lists, stats.relists, stats.watchErrors]).toEqual([1, 0, 0])
       await s.close()
@@ -64,16 +67,19 @@ if (insideOrRerun(import.meta.path, 120_000)) {
 
     test("a 410 Gone leads to a relist whose diff brings the cache to the server's state", async () => {
       const ns = await namespace(lk, "inf-gone")
-      const kept = await create(ns, "kept", { v: "1" })
-      const changed = await create(ns, "changed", { v: "1" })
-      await Effect.runPromise(client.patch(configMaps, "changed", { type: "merge", patch: { data: { v: "2" } } }, { namespace: ns }))
-      await create(ns, "unseen")
-      // A stale state: a phantom that no longer exists, an old version, and resourceVersion 1, long compacted.
-      const phantom: ConfigMap = { metadata: { name: "phantom", namespace: ns, uid: "phantom-uid", resourceVersion: "1" } }
-      const s = await start({ namespace: ns, resumeFrom: { resourceVersion: "1", items: [kept, changed, phantom] } })
-      await eventually("a relist", async () => ((await s.run(s.informer.stats)).relists >= 1 && (await s.run(s.informer.stats)).lists >= 1 ? true : undefined))
+      await installWidgetCrd(lk)
+      const w = (name: string, size = 1) => Effect.runPromise(client.create(widgets, { metadata: { name, namespace: ns }, spec: { size } }))
+      const kept = await w("kept")
+      const changed = await w("changed")
+      await Effect.runPromise(client.patch(widgets, "changed", { type: "merge", patch: { spec: { size: 2 } } }, { namespace: ns }))
+      await w("unseen")
+      // A stale state: a phantom that no longer exists, an old version, and resourceVersion 1,
+      // older than anything the API server's watch cache holds for this kind.
+      const phantom: Widget = { metadata: { name: "phantom", namespace: ns, uid: "phantom-uid", resourceVersion: "1" }, spec: { size: 1 } }
+      const s = await startFor(widgets, { namespace: ns, resumeFrom: { resourceVersion: "1", items: [kept, changed, phantom] } })
+      await eventually("a relist", async () => ((await s.run(s.informer.stats)).relists >= 1 ? true : undefined))
       await eventually("cache = server", async () => {
-        const [a, b] = [await cacheState(s.informer), await serverState(ns)]
+        const [a, b] = [await cacheState(s.informer), await serverState(ns, widgets)]
         return JSON.stringify(a) === JSON.stringify(b) ? true : undefined
       })
       const tags = s.changes.map((c) => `${c._tag} ${c.object.metadata.name}`)
@@ -81,8 +87,9 @@ if (insideOrRerun(import.meta.path, 120_000)) {
       expect(tags).toContain("Modified changed")
       expect(tags).toContain("Added unseen")
       expect(tags).not.toContain("Modified kept")
+      expect((await s.run(s.informer.stats)).lists).toBe(1)
       // and it keeps watching afterwards
-      await create(ns, "after")
+      await w("after")
       await eventually("the add after the relist", async () => (s.changes.some((c) => c.object.metadata.name === "after") ? true : undefined))
       await s.close()
     })
@@ -111,7 +118,7 @@ if (insideOrRerun(import.meta.path, 120_000)) {
       for (let i = 0; i < 5; i++) await create(ns, `after-${i}`)
       await Effect.runPromise(client.delete(configMaps, "before-0", { namespace: ns }))
       await eventually("every object", async () => {
-        const [a, b] = [await cacheState(s.informer), await serverState(ns)]
+        const [a, b] = [await cacheState(s.informer), await serverState(ns, configMaps)]
         return JSON.stringify(a) === JSON.stringify(b) ? true : undefined
       }, 60_000)
       const names = (tag: string) => s.changes.filter((c) => c._tag === tag).map((c) => c.object.metadata.name)

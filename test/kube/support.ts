@@ -58,6 +58,43 @@ export const ConfigMap = Schema.Struct({
 export type ConfigMap = typeof ConfigMap.Type
 export const configMaps = Resource.make({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true }, ConfigMap)
 
+/** Widgets: a test CRD with a status subresource. */
+export const Widget = Schema.Struct({
+  apiVersion: Schema.optional(Schema.String),
+  kind: Schema.optional(Schema.String),
+  metadata: ObjectMeta,
+  spec: Schema.Struct({ size: Schema.Number }),
+  status: Schema.optional(Schema.Struct({ phase: Schema.optional(Schema.String), seen: Schema.optional(Schema.Number) })),
+})
+export type Widget = typeof Widget.Type
+export const widgets = Resource.make({ group: "tusktest.dev", version: "v1", kind: "Widget", plural: "widgets", namespaced: true }, Widget)
+const widgetCrd = {
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: { name: "widgets.tusktest.dev" },
+  spec: {
+    group: "tusktest.dev",
+    scope: "Namespaced",
+    names: { plural: "widgets", singular: "widget", kind: "Widget" },
+    versions: [{
+      name: "v1", served: true, storage: true, subresources: { status: {} },
+      schema: { openAPIV3Schema: { type: "object", properties: {
+        spec: { type: "object", required: ["size"], properties: { size: { type: "integer", minimum: 1 } } },
+        status: { type: "object", properties: { phase: { type: "string" }, seen: { type: "integer" } } },
+      } } },
+    }],
+  },
+}
+
+/**
+ * Install the Widget CRD. Its watch cache starts when the CRD is served, so resourceVersion
+ * "1" is older than anything it holds: a watch from there is answered 410 Gone.
+ */
+export const installWidgetCrd = async (lk: LocalKubeHandle) => {
+  await lk.kubectl(["apply", "--server-side", "-f", "-"], { stdin: JSON.stringify(widgetCrd) })
+  await lk.kubectl(["wait", "--for=condition=Established", "crd/widgets.tusktest.dev", "--timeout=30s"])
+}
+
 let counter = 0
 /** A fresh namespace. */
 export const namespace = async (lk: LocalKubeHandle, prefix: string): Promise<string> => {
@@ -117,3 +154,4 @@ export const restartApiServer = async (lk: LocalKubeHandle, downMs = 0): Promise
   }))
   await eventually("kube-apiserver /readyz", async () => ((await lk.kubectl(["get", "--raw", "/readyz"])).includes("ok") ? true : undefined), 60_000)
 }
+
