@@ -7,7 +7,8 @@ import { Command } from "@effect/cli"
 import { BunContext, BunRuntime } from "@effect/platform-bun"
 import { Console, Effect } from "effect"
 import { basename } from "node:path"
-import { controllerCommand } from "./controller/command.ts"
+import * as ControllerCommand from "./controller/command.ts"
+import * as Reconciler from "./controller/Reconciler.ts"
 import { bootstrapCommand, instanceCommand } from "./instance/command.ts"
 import { pluginCommand } from "./plugin/command.ts"
 import { buildInfo, versionLine } from "./Version.ts"
@@ -16,9 +17,11 @@ const version = Command.make("version", {}, () => Console.log(versionLine)).pipe
   Command.withDescription("Print the version of this binary."),
 )
 
+const controller = ControllerCommand.make(Reconciler.setup)
+
 const tusk = Command.make("tusk").pipe(
   Command.withDescription("Tusk: a Kubernetes operator for highly available PostgreSQL."),
-  Command.withSubcommands([version, controllerCommand, instanceCommand, bootstrapCommand]),
+  Command.withSubcommands([version, controller, instanceCommand, bootstrapCommand]),
 )
 
 const invokedAs = basename(process.argv0 === "bun" ? (process.argv[1] ?? "") : process.argv0)

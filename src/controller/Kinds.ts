@@ -5,6 +5,9 @@
 import { Cluster } from "../api/Cluster.ts"
 import * as Resource from "../kube/Resource.ts"
 
+/** A Kubernetes kind handled untyped. */
+export type Kind = ReturnType<typeof Resource.unstructured>
+
 const core = (kind: string, plural: string, namespaced = true) =>
   Resource.unstructured({ group: "", version: "v1", kind, plural, namespaced })
 

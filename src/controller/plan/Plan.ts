@@ -12,12 +12,9 @@ import { InstanceState, instanceState } from "./InstanceState.ts"
 import type { Observed, ObservedInstance } from "./Observed.ts"
 import { Phase } from "./Phase.ts"
 
-/** The status fields the operator owns (the instance manager owns `currentPrimary`). */
-export type OperatorStatus = Omit<ClusterStatus, "certificates">
-
 export interface Plan {
   readonly actions: ReadonlyArray<Action>
-  readonly status: OperatorStatus
+  readonly status: ClusterStatus
   /** Look again after this long even without an event (waiting on PostgreSQL, not on Kubernetes). */
   readonly requeueAfterMs: number | undefined
   /** Per instance, for status, events and the plugin. */
@@ -164,7 +161,7 @@ export const plan = (observed: Observed): Plan => {
   const reported = primaryStatus?._tag === "Reported" ? primaryStatus.status : undefined
   const generation = cluster.metadata.generation
 
-  const status: OperatorStatus = {
+  const status: ClusterStatus = {
     ...previous,
     phase,
     phaseReason,

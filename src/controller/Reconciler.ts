@@ -1,0 +1,119 @@
+/**
+ * The Cluster controller: informers over a Cluster's children, and a reconcile that
+ * observes (caches and instance status), plans (pure), and acts. Plugged into the
+ * controller runtime as its `Setup`.
+ */
+import { Config, Duration, Effect, Option } from "effect"
+import type { Cluster } from "../api/Cluster.ts"
+import { labels } from "../api/Naming.ts"
+import * as Controller from "../kube/Controller.ts"
+import * as EventRecorder from "../kube/EventRecorder.ts"
+import * as Informer from "../kube/Informer.ts"
+import * as KubeClient from "../kube/KubeClient.ts"
+import type { KubeObject } from "../kube/ObjectMeta.ts"
+import type { Setup } from "./command.ts"
+import { act, writeStatus } from "./act/Act.ts"
+import { type Caches, ensureClusterObjects } from "./act/ClusterObjects.ts"
+import * as Kinds from "./Kinds.ts"
+import { observe } from "./observe/Observe.ts"
+import type { Action } from "./plan/Action.ts"
+import { plan } from "./plan/Plan.ts"
+import type { ImageSettings } from "./specs/Instances.ts"
+
+/** Images, from the operator's environment (set by its Deployment). */
+const imageSettings = Config.all({
+  operatorImage: Config.string("OPERATOR_IMAGE_NAME").pipe(Config.withDefault("ghcr.io/tusk-dev/tusk:0.1.0")),
+  defaultImage: Config.string("POSTGRES_IMAGE_NAME").pipe(Config.withDefault("ghcr.io/cloudnative-pg/postgresql:15")),
+})
+
+type Change = Parameters<typeof Controller.specChanged>[0]
+
+/** Cluster changes worth a reconcile: spec, metadata, and the primary the instances report. */
+const clusterChanged = (change: Change) => {
+  if (Controller.specChanged(change)) return true
+  if (change._tag !== "Modified") return true
+  const primary = (o: KubeObject) => (o as Partial<Cluster>).status?.currentPrimary
+  return primary(change.old) !== primary(change.object)
+}
+
+/** Whether the API server serves a group/version (e.g. the Prometheus Operator's). */
+const serves = (groupVersion: string) =>
+  Effect.flatMap(KubeClient.KubeClient, (client) =>
+    client.raw({ method: "GET", path: `/apis/${groupVersion}`, timeout: Duration.seconds(10) }).pipe(
+      Effect.map((r) => r.ok),
+      Effect.orElseSucceed(() => false),
+    ),
+  )
+
+/** Events a human cares about, one per action that changes what exists. */
+const eventOf = (action: Action): EventRecorder.Event | undefined => {
+  switch (action._tag) {
+    case "CreateJob":
+      return { type: "Normal", reason: action.kind === "initdb" ? "CreatingInstance" : "JoiningInstance", action: "Create", note: `Job for instance ${action.serial} (${action.kind})` }
+    case "CreatePod":
+      return { type: "Normal", reason: "CreatingPod", action: "Create", note: `Pod of instance ${action.serial} as ${action.role}` }
+    case "DeletePvc":
+      return { type: "Normal", reason: "DeletingInstance", action: "Delete", note: `PVC ${action.name}: ${action.reason}` }
+    case "DeletePod":
+      return { type: "Normal", reason: "DeletingPod", action: "Delete", note: `Pod ${action.name}: ${action.reason}` }
+    default:
+      return undefined
+  }
+}
+
+/** The Cluster reconciler as a controller-runtime setup. */
+export const setup: Setup = ({ namespace, workers }) =>
+  Effect.gen(function* () {
+    const images: ImageSettings = yield* Effect.orDie(imageSettings)
+    const owned = (kind: Kinds.Kind) =>
+      Informer.make(kind, { namespace, labelSelector: labels.cluster, indexedLabels: [labels.cluster] })
+    const clusters = yield* Informer.make(Kinds.clusters, { namespace })
+    const caches: Caches = {
+      pods: yield* owned(Kinds.pods),
+      pvcs: yield* owned(Kinds.pvcs),
+      jobs: yield* owned(Kinds.jobs),
+      secrets: yield* owned(Kinds.secrets),
+      services: yield* owned(Kinds.services),
+      pdbs: yield* owned(Kinds.pdbs),
+      serviceAccounts: yield* owned(Kinds.serviceAccounts),
+      roles: yield* owned(Kinds.roles),
+      roleBindings: yield* owned(Kinds.roleBindings),
+      nodes: yield* Informer.make(Kinds.nodes, {}),
+      podMonitors: (yield* serves("monitoring.coreos.com/v1")) ? yield* owned(Kinds.podMonitors) : undefined,
+    }
+    const recorder = yield* EventRecorder.EventRecorder
+    const client = yield* KubeClient.KubeClient
+    const byCluster = Controller.labelKey(labels.cluster)
+    const children = [caches.pods, caches.pvcs, caches.jobs, caches.secrets, caches.services, caches.pdbs]
+
+    const reconcile: Controller.Reconcile = (request) =>
+      Effect.gen(function* () {
+        const found = yield* clusters.get(request.key)
+        if (Option.isNone(found) || found.value.metadata.deletionTimestamp !== undefined) return
+        const cluster = found.value
+        const now = new Date()
+        const pki = yield* ensureClusterObjects(caches, cluster, now)
+        const observed = yield* observe(caches, cluster, { defaultImage: images.defaultImage, now })
+        const decided = plan(observed)
+        // Status first: a new serial or target primary is recorded before anything acts on it.
+        yield* writeStatus(cluster, { ...decided.status, certificates: { expirations: pki.expirations } })
+        for (const action of decided.actions) {
+          yield* act(cluster, images, action)
+          const event = eventOf(action)
+          if (event !== undefined) yield* recorder.record(Kinds.clusters, cluster, event)
+        }
+        return decided.requeueAfterMs === undefined ? undefined : Controller.requeueAfter(Duration.millis(decided.requeueAfterMs))
+      }).pipe(Effect.provideService(KubeClient.KubeClient, client))
+
+    const controller: Controller.Controller = {
+      name: "cluster",
+      primary: clusters,
+      watches: children.map((informer) => ({ informer, toKeys: byCluster })),
+      workers,
+      reconcile,
+      filter: clusterChanged,
+    }
+    return [controller]
+  })
+
+
