@@ -187,7 +187,7 @@ export const make = <A extends KubeObject, I>(resource: Resource.Resource<A, I>,
         yield* bump(watchErrorsTotal)
         const wait = Backoff.delay(backoff, step.attempt)
         yield* Effect.logWarning("watch failed, retrying").pipe(
-          Effect.annotateLogs({ resource: resource.plural, error: e._tag, detail: "message" in e ? e.message : "", retryIn: Duration.format(wait) }),
+          Effect.annotateLogs({ resource: resource.plural, error: e._tag, detail: "message" in e ? e.message : "", retryInMs: Math.round(Duration.toMillis(wait)) }),
         )
         yield* Effect.sleep(wait)
         return { rv: step.rv, attempt: step.attempt + 1 }

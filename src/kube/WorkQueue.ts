@@ -121,7 +121,7 @@ export const make = <K extends string, E, R>(
         yield* Metric.increment(metrics.result("error"))
         yield* Metric.increment(metrics.retries)
         yield* Effect.logError("reconcile failed", exit.cause).pipe(
-          Effect.annotateLogs({ key, attempt: attempt + 1, retryIn: Duration.format(wait) }),
+          Effect.annotateLogs({ key, attempt: attempt + 1, retryInMs: Math.round(Duration.toMillis(wait)) }),
         )
         yield* addAfter(key, wait)
       }
