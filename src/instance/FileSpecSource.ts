@@ -36,7 +36,7 @@ export const make = (options: FileSpecSourceOptions): typeof SpecSource.Service 
       Effect.mapError((e) => e._tag === "SpecSourceError" ? e : new SpecSourceError({ reason: "Invalid", message: `${options.clusterFile}: ${e.message}` }))
     )
   const cluster = Effect.flatMap(readText, decode)
-  const polled = Stream.repeatEffectWithSchedule(readText, Schedule.spaced(options.pollInterval ?? "200 millis"))
+  const polled = Stream.repeatEffectWithSchedule(readText, Schedule.spaced(options.pollInterval ?? "100 millis"))
   const changes = polled.pipe(Stream.changes, Stream.mapEffect(decode))
   const readObject = (name: string) =>
     Effect.tryPromise({
@@ -54,13 +54,15 @@ export const make = (options: FileSpecSourceOptions): typeof SpecSource.Service 
       const obj = (typeof doc === "object" && doc !== null ? doc : {}) as { status?: Record<string, unknown> }
       obj.status = { ...obj.status, currentPrimary: instance, currentPrimaryTimestamp: new Date().toISOString() }
       const tmp = `${options.clusterFile}.${process.pid}.tmp`
+      const text = JSON.stringify(obj, null, 2)
       yield* Effect.tryPromise({
         try: async () => {
-          await writeFile(tmp, JSON.stringify(obj, null, 2))
+          await writeFile(tmp, text)
           await rename(tmp, options.clusterFile)
         },
         catch: unavailable(options.clusterFile)
       })
+      return yield* decode(text)
     })
   return { cluster, changes, secret: readObject, configMap: readObject, setCurrentPrimary }
 }

@@ -103,7 +103,8 @@ export const start = Effect.fn("Instance.start")(function*() {
   const reportPrimary = Effect.gen(function*() {
     // The checkpoint puts the new timeline in pg_control, which pg_rewind on the old primary reads.
     yield* Sql.query(() => sql`CHECKPOINT`)
-    yield* source.setCurrentPrimary(self)
+    // Keep the updated Cluster at once, so the next tick does not report again.
+    yield* Ref.set(viewRef, yield* source.setCurrentPrimary(self))
     yield* Effect.logInfo("reported as current primary")
   })
 

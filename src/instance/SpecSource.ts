@@ -20,8 +20,8 @@ export interface SpecSourceShape {
   readonly secret: (name: string) => Effect.Effect<Readonly<Record<string, string>>, SpecSourceError>
   /** A ConfigMap's data. */
   readonly configMap: (name: string) => Effect.Effect<Readonly<Record<string, string>>, SpecSourceError>
-  /** Record `status.currentPrimary` (done by the instance that just became primary). */
-  readonly setCurrentPrimary: (instance: string) => Effect.Effect<void, SpecSourceError>
+  /** Record `status.currentPrimary` (done by the instance that just became primary); returns the updated Cluster. */
+  readonly setCurrentPrimary: (instance: string) => Effect.Effect<ClusterView, SpecSourceError>
 }
 
 export class SpecSource extends Context.Tag("tusk/instance/SpecSource")<SpecSource, SpecSourceShape>() {}

@@ -4,9 +4,9 @@
  * directories and loopback ports.
  */
 import { Args, Command, Options } from "@effect/cli"
-import { Config, Console, Data, Effect, HashMap, Layer, Option, Schedule, Schema } from "effect"
+import { Config, Console, Data, Effect, HashMap, Layer, Logger, Option, Schedule, Schema } from "effect"
 import { chmod, copyFile, rename } from "node:fs/promises"
-import { userInfo } from "node:os"
+import { readFileSync } from "node:fs"
 import * as JsonLogger from "../kube/JsonLogger.ts"
 import { buildInfo } from "../Version.ts"
 import * as Certificates from "./Certificates.ts"
@@ -56,6 +56,17 @@ const options = {
   )
 }
 
+/** The name of a uid from /etc/passwd (what PostgreSQL's peer authentication sees). */
+const osUserName = (uid: number): string => {
+  try {
+    const entry = readFileSync("/etc/passwd", "utf8").split("\n").map((l) => l.split(":")).find((f) => f[2] === String(uid))
+    if (entry?.[0] !== undefined) return entry[0]
+  } catch {
+    // no passwd file: fall through
+  }
+  return "postgres"
+}
+
 type Parsed = {
   readonly [K in keyof typeof options]: (typeof options)[K] extends Options.Options<infer A> ? A : never
 }
@@ -86,7 +97,7 @@ const layers = (o: Parsed) =>
       statusPort: o.statusPort,
       metricsPort: o.metricsPort,
       peers: yield* parsePeers(o.peers),
-      osUser: userInfo().username,
+      osUser: osUserName(process.getuid?.() ?? -1),
       version: buildInfo.version
     })
     const source = Option.match(o.clusterFile, {
@@ -95,7 +106,8 @@ const layers = (o: Parsed) =>
       onNone: () =>
         Layer.fail(new SpecSourceError({ reason: "Unavailable", message: "the Kubernetes spec source is not available yet: pass --cluster-file" }))
     })
-    return Layer.mergeAll(settings, source, JsonLogger.layer)
+    // runMain installs the pretty logger; the instance logs JSON lines only.
+    return Layer.mergeAll(settings, source, JsonLogger.layer, Logger.remove(Logger.prettyLoggerDefault))
   })
 
 const withInstance = <A, E>(o: Parsed, program: Effect.Effect<A, E, InstanceSettings | SpecSource>) =>
