@@ -66,7 +66,7 @@ export const SynchronousReplicaConfiguration = Schema.Struct({
     }),
     "required",
   ),
-}).pipe(refusing("maxStandbyNamesFromCluster", "standbyNamesPre", "standbyNamesPost", "failoverQuorum"))
+}).pipe(refusing({ maxStandbyNamesFromCluster: "integer", standbyNamesPre: "stringArray", standbyNamesPost: "stringArray", failoverQuorum: "boolean" }))
 
 /** `spec.postgresql`: parameters and access rules. */
 export const PostgresConfiguration = Schema.Struct({
@@ -91,13 +91,13 @@ export const PostgresConfiguration = Schema.Struct({
   ),
   synchronous: optional(SynchronousReplicaConfiguration),
 }).pipe(
-  refusing(
-    "ldap",
-    "promotionTimeout",
-    "enableAlterSystem",
-    "syncReplicaElectionConstraint",
-    "extensions",
-  ),
+  refusing({
+    ldap: "object",
+    promotionTimeout: "integer",
+    enableAlterSystem: "boolean",
+    syncReplicaElectionConstraint: "object",
+    extensions: "array",
+  }),
 )
 
 /** `bootstrap.initdb`: create a new cluster from scratch. */
@@ -131,23 +131,23 @@ export const BootstrapInitDB = Schema.Struct({
     Schema.Array(Schema.String).annotations({ [DocId]: "SQL run as superuser in template1." }),
   ),
 }).pipe(
-  refusing(
-    "options",
-    "localeProvider",
-    "icuLocale",
-    "icuRules",
-    "builtinLocale",
-    "import",
-    "postInitSQLRefs",
-    "postInitApplicationSQLRefs",
-    "postInitTemplateSQLRefs",
-  ),
+  refusing({
+    options: "stringArray",
+    localeProvider: "string",
+    icuLocale: "string",
+    icuRules: "string",
+    builtinLocale: "string",
+    import: "object",
+    postInitSQLRefs: "object",
+    postInitApplicationSQLRefs: "object",
+    postInitTemplateSQLRefs: "object",
+  }),
 )
 export type BootstrapInitDB = typeof BootstrapInitDB.Type
 
 export const Bootstrap = Schema.Struct({
   initdb: optional(BootstrapInitDB),
-}).pipe(refusing("recovery", "pg_basebackup"))
+}).pipe(refusing({ recovery: "object", pg_basebackup: "object" }))
 
 export const AffinityConfiguration = Schema.Struct({
   enablePodAntiAffinity: optional(
@@ -162,21 +162,21 @@ export const AffinityConfiguration = Schema.Struct({
   topologyKey: withDefault(Schema.String, "kubernetes.io/hostname"),
   nodeSelector: optional(StringMap),
   tolerations: optional(Schema.Array(Opaque)),
-}).pipe(refusing("nodeAffinity", "additionalPodAffinity", "additionalPodAntiAffinity"))
+}).pipe(refusing({ nodeAffinity: "object", additionalPodAffinity: "object", additionalPodAntiAffinity: "object" }))
 
 /** `spec.certificates`: Tusk issues every certificate itself; extra server names may be added. */
 export const CertificatesConfiguration = Schema.Struct({
   serverAltDNSNames: optional(
     Schema.Array(Schema.String).annotations({ [DocId]: "Extra DNS names in the server certificate." }),
   ),
-}).pipe(refusing("serverCASecret", "serverTLSSecret", "replicationTLSSecret", "clientCASecret"))
+}).pipe(refusing({ serverCASecret: "string", serverTLSSecret: "string", replicationTLSSecret: "string", clientCASecret: "string" }))
 
 export const MonitoringConfiguration = Schema.Struct({
   disableDefaultQueries: withDefault(Schema.Boolean, false),
   customQueriesConfigMap: optional(Schema.Array(KeySelector)),
   customQueriesSecret: optional(Schema.Array(KeySelector)),
   enablePodMonitor: withDefault(Schema.Boolean, false),
-}).pipe(refusing("podMonitorMetricRelabelings", "podMonitorRelabelings", "tls"))
+}).pipe(refusing({ podMonitorMetricRelabelings: "array", podMonitorRelabelings: "array", tls: "object" }))
 
 export const EmbeddedObjectMetadata = Schema.Struct({
   labels: optional(StringMap),
@@ -184,33 +184,33 @@ export const EmbeddedObjectMetadata = Schema.Struct({
 })
 
 /** CloudNativePG top-level fields that Tusk does not implement. */
-const refusedClusterFields = [
-  "imageCatalogRef",
-  "schedulerName",
-  "postgresUID",
-  "postgresGID",
-  "replicationSlots",
-  "replica",
-  "imagePullSecrets",
-  "serviceAccountTemplate",
-  "ephemeralVolumeSource",
-  "livenessProbeTimeout",
-  "topologySpreadConstraints",
-  "ephemeralVolumesSizeLimit",
-  "priorityClassName",
-  "backup",
-  "nodeMaintenanceWindow",
-  "externalClusters",
-  "projectedVolumeTemplate",
-  "envFrom",
-  "managed",
-  "seccompProfile",
-  "tablespaces",
-  "plugins",
-  "probes",
-  "podSecurityContext",
-  "securityContext",
-]
+const refusedClusterFields = {
+  imageCatalogRef: "object",
+  schedulerName: "string",
+  postgresUID: "integer",
+  postgresGID: "integer",
+  replicationSlots: "object",
+  replica: "object",
+  imagePullSecrets: "array",
+  serviceAccountTemplate: "object",
+  ephemeralVolumeSource: "object",
+  livenessProbeTimeout: "integer",
+  topologySpreadConstraints: "array",
+  ephemeralVolumesSizeLimit: "object",
+  priorityClassName: "string",
+  backup: "object",
+  nodeMaintenanceWindow: "object",
+  externalClusters: "array",
+  projectedVolumeTemplate: "object",
+  envFrom: "array",
+  managed: "object",
+  seccompProfile: "object",
+  tablespaces: "array",
+  plugins: "array",
+  probes: "object",
+  podSecurityContext: "object",
+  securityContext: "object",
+} as const
 
 export const ClusterSpec = Schema.Struct({
   description: optional(Schema.String),
@@ -283,7 +283,7 @@ export const ClusterSpec = Schema.Struct({
   ),
   logLevel: withDefault(Schema.Literal("error", "warning", "info", "debug", "trace"), "info"),
 }).pipe(
-  refusing(...refusedClusterFields),
+  refusing(refusedClusterFields),
   rule((s) => s.maxSyncReplicas < s.instances, {
     rule: "!has(self.maxSyncReplicas) || self.maxSyncReplicas < self.instances",
     message: "maxSyncReplicas must be lower than instances",
@@ -367,12 +367,10 @@ export const Cluster = Schema.Struct({
   rule((c) => c.metadata.name.length <= maxClusterNameLength, {
     rule: `self.metadata.name.size() <= ${maxClusterNameLength}`,
     message: `metadata.name must be at most ${maxClusterNameLength} characters`,
-    fieldPath: ".metadata.name",
   }),
   rule((c) => clusterNamePattern.test(c.metadata.name), {
     rule: `self.metadata.name.matches('${clusterNamePattern.source}')`,
     message: "metadata.name must start with a letter and contain only lowercase letters, digits and '-'",
-    fieldPath: ".metadata.name",
   }),
 )
 export type Cluster = typeof Cluster.Type

@@ -58,7 +58,7 @@ describe("generated CRDs", () => {
   test("CloudNativePG fields Tusk lacks are refused by name, not pruned", () => {
     const crd = customResourceDefinition(kinds[0]!)
     const spec = crd.spec.versions[0]!.schema.openAPIV3Schema.properties!.spec!
-    expect(spec.properties!.backup).toEqual({ "x-kubernetes-preserve-unknown-fields": true })
+    expect(spec.properties!.backup).toEqual({ type: "object", "x-kubernetes-preserve-unknown-fields": true })
     expect(spec["x-kubernetes-validations"]).toContainEqual({
       rule: "!has(self.backup)",
       message: "backup is a CloudNativePG field that Tusk does not support",

@@ -26,16 +26,22 @@ export const defaultedStruct = <A, I extends object>(schema: Schema.Schema<A, I>
 /** Marks CloudNativePG fields that Tusk does not implement; the CRD refuses them by name. */
 export const RefusedFieldsId: unique symbol = Symbol.for("tusk/api/RefusedFields")
 
+/**
+ * The JSON type of a refused field in CloudNativePG's API. CEL only sees declared fields,
+ * so the CRD declares each with its type and a rule that it is absent.
+ */
+export type RefusedFieldType = "object" | "array" | "stringArray" | "string" | "integer" | "boolean"
+
 declare module "effect/Schema" {
   namespace Annotations {
     interface GenericSchema<A> extends Schema<A> {
-      [RefusedFieldsId]?: ReadonlyArray<string>
+      [RefusedFieldsId]?: Readonly<Record<string, RefusedFieldType>>
     }
   }
 }
 
-/** Attach the list of CloudNativePG fields this object refuses. */
+/** Attach the CloudNativePG fields this object refuses, with their types. */
 export const refusing =
-  (...fields: ReadonlyArray<string>) =>
+  (fields: Readonly<Record<string, RefusedFieldType>>) =>
   <S extends Schema.Annotable.All>(self: S): Schema.Annotable.Self<S> =>
     self.annotations({ [RefusedFieldsId]: fields })

@@ -6,7 +6,7 @@
  */
 import { Option, SchemaAST as AST } from "effect"
 import { type CelRule, CelRulesId, DocId, IntOrStringId, PreserveUnknownFieldsId } from "./Annotations.ts"
-import { RefusedFieldsId } from "./Fields.ts"
+import { RefusedFieldsId, type RefusedFieldType } from "./Fields.ts"
 
 /** The subset of apiextensions.k8s.io/v1 JSONSchemaProps that Tusk's CRDs use. */
 export interface JSONSchemaProps {
@@ -55,6 +55,20 @@ const constraintKeys = [
   "default",
 ] as const
 
+/** A declared but refused field: typed so CEL can name it, with any content. */
+const refusedFieldSchema = (type: RefusedFieldType): JSONSchemaProps => {
+  switch (type) {
+    case "object":
+      return { type, "x-kubernetes-preserve-unknown-fields": true }
+    case "array":
+      return { type, items: { type: "object", "x-kubernetes-preserve-unknown-fields": true } }
+    case "stringArray":
+      return { type: "array", items: { type: "string" } }
+    default:
+      return { type }
+  }
+}
+
 /** Annotations of one node, merged into the props of the node it describes. */
 const annotate = (ast: AST.Annotated, into: JSONSchemaProps): JSONSchemaProps => {
   const out: JSONSchemaProps = { ...into }
@@ -85,12 +99,12 @@ const annotate = (ast: AST.Annotated, into: JSONSchemaProps): JSONSchemaProps =>
   if (Option.isSome(dflt) && out.default === undefined) out.default = dflt.value
   const rules = ast.annotations[CelRulesId] as ReadonlyArray<CelRule> | undefined
   if (rules !== undefined) out["x-kubernetes-validations"] = [...(out["x-kubernetes-validations"] ?? []), ...rules]
-  const refused = ast.annotations[RefusedFieldsId] as ReadonlyArray<string> | undefined
+  const refused = ast.annotations[RefusedFieldsId] as Readonly<Record<string, RefusedFieldType>> | undefined
   if (refused !== undefined) {
     out.properties = { ...out.properties }
     const refusals: Array<CelRule> = []
-    for (const field of refused) {
-      out.properties[field] = { "x-kubernetes-preserve-unknown-fields": true }
+    for (const [field, type] of Object.entries(refused)) {
+      out.properties[field] = refusedFieldSchema(type)
       refusals.push({
         rule: `!has(self.${field})`,
         message: `${field} is a CloudNativePG field that Tusk does not support`,

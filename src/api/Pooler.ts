@@ -13,7 +13,7 @@ export const PgBouncerSpec = Schema.Struct({
   parameters: optional(Schema.Record({ key: Schema.String, value: Schema.String })),
   pg_hba: optional(Schema.Array(Schema.String)),
   paused: withDefault(Schema.Boolean, false),
-}).pipe(refusing("authQuerySecret", "authQuery"))
+}).pipe(refusing({ authQuerySecret: "object", authQuery: "string" }))
 
 export const PoolerSpec = Schema.Struct({
   cluster: LocalObjectReference,
