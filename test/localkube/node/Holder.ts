@@ -30,6 +30,8 @@ export interface HolderPlan {
   readonly readyFile: string
   readonly hostname: string
   readonly mounts: ReadonlyArray<BindMount>
+  /** Host directories to cover with a tmpfs first (emptyDir medium Memory), with their group. */
+  readonly tmpfs: ReadonlyArray<{ readonly dir: string; readonly gid?: number }>
 }
 
 /** Single-quote a string for POSIX shells. */
@@ -45,6 +47,10 @@ export const holderScript = (plan: HolderPlan): string => {
     "set -eu",
     `R=${q(plan.rootDir)}`,
     `hostname ${q(plan.hostname)}`,
+    ...plan.tmpfs.flatMap((t) => [
+      `mount -t tmpfs -o mode=1777 lkmem ${q(t.dir)}`,
+      ...(t.gid === undefined ? [] : [`chgrp ${t.gid} ${q(t.dir)}; chmod 2777 ${q(t.dir)}`]),
+    ]),
     'mount -t tmpfs -o mode=755 lkroot "$R"',
     // Mirror the host's top level: directories are bound recursively, symlinks copied.
     'for e in /* /.[!.]*; do',

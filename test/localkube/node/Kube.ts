@@ -1,0 +1,150 @@
+/**
+ * A small Kubernetes API client for the node agent: JSON requests and watches over
+ * Bun's fetch with the kubeconfig's CA and client certificate.
+ */
+import { Context, Data, Effect, Layer, Schema, Stream } from "effect"
+import { List, WatchEvent } from "./Objects.ts"
+
+export class KubeError extends Data.TaggedError("KubeError")<{
+  readonly status: number
+  readonly reason: string
+  readonly message: string
+}> {}
+
+export interface Credentials {
+  readonly server: string
+  readonly ca: string
+  readonly cert: string
+  readonly key: string
+}
+
+const Kubeconfig = Schema.parseJson(
+  Schema.Struct({
+    clusters: Schema.Array(Schema.Struct({ cluster: Schema.Struct({ server: Schema.String, "certificate-authority-data": Schema.String }) })),
+    users: Schema.Array(
+      Schema.Struct({ user: Schema.Struct({ "client-certificate-data": Schema.String, "client-key-data": Schema.String }) }),
+    ),
+  }),
+)
+
+const b64 = (s: string) => Buffer.from(s, "base64").toString("utf8")
+
+/** Reads a kubeconfig with embedded certificates (as the control plane writes them, JSON). */
+export const credentialsFromKubeconfig = (text: string): Credentials => {
+  const kc = Schema.decodeUnknownSync(Kubeconfig)(text)
+  const cluster = kc.clusters[0]?.cluster
+  const user = kc.users[0]?.user
+  if (cluster === undefined || user === undefined) throw new Error("kubeconfig has no cluster or user")
+  return {
+    server: cluster.server,
+    ca: b64(cluster["certificate-authority-data"]),
+    cert: b64(user["client-certificate-data"]),
+    key: b64(user["client-key-data"]),
+  }
+}
+
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+
+export interface RequestOptions {
+  readonly body?: unknown
+  /** Content type of a PATCH body; JSON merge patch by default. */
+  readonly patch?: "merge" | "strategic" | "apply"
+}
+
+export interface WatchEventOf {
+  readonly type: string
+  readonly object: unknown
+}
+
+export interface KubeClientService {
+  readonly request: (method: Method, path: string, options?: RequestOptions) => Effect.Effect<unknown, KubeError>
+  /** List then watch from the list's resourceVersion, relisting whenever the watch ends; "SYNC" marks each relist. */
+  readonly listWatch: (path: string, query: string) => Stream.Stream<WatchEventOf, KubeError>
+  /** Raw fetch against the API server (for streaming subresources). */
+  readonly fetch: (path: string, init?: RequestInit) => Promise<Response>
+}
+
+export class KubeClient extends Context.Tag("localkube/node/KubeClient")<KubeClient, KubeClientService>() {}
+
+const contentTypes = {
+  merge: "application/merge-patch+json",
+  strategic: "application/strategic-merge-patch+json",
+  apply: "application/apply-patch+yaml",
+} as const
+
+const Status = Schema.Struct({ reason: Schema.optional(Schema.String), message: Schema.optional(Schema.String) })
+
+export const make = (creds: Credentials): KubeClientService => {
+  const tls = { ca: creds.ca, cert: creds.cert, key: creds.key }
+  const doFetch = (path: string, init: RequestInit = {}) => fetch(`${creds.server}${path}`, { ...init, tls } as RequestInit)
+
+  const request = (method: Method, path: string, options: RequestOptions = {}) =>
+    Effect.tryPromise({
+      try: async (signal) => {
+        const headers: Record<string, string> = { accept: "application/json" }
+        if (options.body !== undefined) headers["content-type"] = method === "PATCH" ? contentTypes[options.patch ?? "merge"] : "application/json"
+        const res = await doFetch(path, {
+          method,
+          headers,
+          signal,
+          ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+        })
+        const text = await res.text()
+        const json: unknown = text === "" ? {} : JSON.parse(text)
+        return { status: res.status, json }
+      },
+      catch: (e) => new KubeError({ status: 0, reason: "Network", message: `${method} ${path}: ${String(e)}` }),
+    }).pipe(
+      Effect.flatMap(({ status, json }) => {
+        if (status < 300) return Effect.succeed(json)
+        const s = Schema.decodeUnknownOption(Status)(json)
+        const st = s._tag === "Some" ? s.value : {}
+        return Effect.fail(
+          new KubeError({ status, reason: st.reason ?? String(status), message: `${method} ${path}: ${st.message ?? status}` }),
+        )
+      }),
+    )
+
+  const watchOnce = (path: string, query: string, resourceVersion: string): Stream.Stream<WatchEventOf, KubeError> =>
+    Stream.fromAsyncIterable(
+      (async function* () {
+        const sep = query === "" ? "" : "&"
+        const res = await doFetch(`${path}?${query}${sep}watch=1&allowWatchBookmarks=true&timeoutSeconds=240&resourceVersion=${resourceVersion}`)
+        if (res.status !== 200 || res.body === null) throw new Error(`watch ${path}: HTTP ${res.status}`)
+        const decoder = new TextDecoder()
+        let buffer = ""
+        for await (const chunk of res.body) {
+          buffer += decoder.decode(chunk as Uint8Array, { stream: true })
+          let nl = buffer.indexOf("\n")
+          while (nl >= 0) {
+            const line = buffer.slice(0, nl).trim()
+            buffer = buffer.slice(nl + 1)
+            if (line !== "") yield Schema.decodeUnknownSync(WatchEvent)(JSON.parse(line))
+            nl = buffer.indexOf("\n")
+          }
+        }
+      })(),
+      (e) => new KubeError({ status: 0, reason: "Watch", message: String(e) }),
+    )
+
+  const listWatch = (path: string, query: string): Stream.Stream<WatchEventOf, KubeError> =>
+    Stream.unwrap(
+      Effect.gen(function* () {
+        const list = Schema.decodeUnknownSync(List)(yield* request("GET", `${path}?${query}`))
+        const rv = list.metadata.resourceVersion ?? "0"
+        const listed = Stream.fromIterable([
+          { type: "SYNC", object: list.items } as WatchEventOf,
+        ])
+        return Stream.concat(listed, watchOnce(path, query, rv).pipe(Stream.takeWhile((e) => e.type !== "ERROR")))
+      }),
+    ).pipe(
+      // A watch ends by timeout, by a 410 Gone (ERROR event) or by a dropped connection: relist.
+      Stream.catchAll((e) => Stream.fromEffect(Effect.logDebug(`watch ${path}: ${e.message}`)).pipe(Stream.drain)),
+      Stream.concat(Stream.fromEffect(Effect.sleep("500 millis")).pipe(Stream.drain)),
+      Stream.forever,
+    )
+
+  return { request, listWatch, fetch: doFetch }
+}
+
+export const layer = (creds: Credentials): Layer.Layer<KubeClient> => Layer.succeed(KubeClient, make(creds))
