@@ -1,8 +1,13 @@
-/** Writes the files generated from src/: the CRDs under manifests/crd. */
+/** Writes the files generated from src/: the CRDs and the default monitoring ConfigMap. */
 import { renderCrds } from "../src/api/Crds.ts"
+import { renderDefaultMonitoring } from "../src/api/DefaultMonitoring.ts"
 
-const dir = new URL("../manifests/crd/", import.meta.url).pathname
-for (const { file, yaml } of renderCrds()) {
-  await Bun.write(dir + file, yaml)
-  console.log(`wrote manifests/crd/${file}`)
+const root = new URL("../", import.meta.url).pathname
+const files = [
+  ...renderCrds().map(({ file, yaml }) => ({ path: `manifests/crd/${file}`, yaml })),
+  { path: "manifests/default/default-monitoring.yaml", yaml: renderDefaultMonitoring() },
+]
+for (const { path, yaml } of files) {
+  await Bun.write(root + path, yaml)
+  console.log(`wrote ${path}`)
 }

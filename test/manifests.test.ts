@@ -30,6 +30,7 @@ describe("manifests", () => {
         "Role/tusk-leader-election",
         "RoleBinding/tusk-leader-election",
         "Deployment/tusk-controller",
+        "ConfigMap/tusk-default-monitoring",
       ]),
     )
     for (const o of objects) {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test"
 import { parse } from "yaml"
 import { customResourceDefinition, kinds, renderCrds } from "./Crds.ts"
+import { renderDefaultMonitoring } from "./DefaultMonitoring.ts"
 import type { JSONSchemaProps } from "./OpenApi.ts"
 
 const crdDir = new URL("../../manifests/crd/", import.meta.url)
@@ -18,6 +19,12 @@ describe("generated CRDs", () => {
     for (const { file, yaml } of renderCrds()) {
       expect(await Bun.file(new URL(file, crdDir)).text()).toBe(yaml)
     }
+  })
+
+  test("the committed default monitoring ConfigMap carries the built-in queries", async () => {
+    const committed = await Bun.file(new URL("../../manifests/default/default-monitoring.yaml", import.meta.url)).text()
+    expect(committed).toBe(renderDefaultMonitoring())
+    expect(parse(committed).data.queries).toContain("query:")
   })
 
   for (const def of kinds) {
