@@ -11,6 +11,7 @@ import * as Layout from "./layout.ts"
 import * as LocalKube from "./controlplane/LocalKube.ts"
 import * as Network from "./controlplane/Network.ts"
 import { apiServerUrl } from "./controlplane/Kubeconfig.ts"
+import { spawnReaper } from "./controlplane/Reaper.ts"
 import * as Supervisor from "./controlplane/Supervisor.ts"
 
 let lk: LocalKubeHandle
@@ -192,7 +193,7 @@ describe("lifecycle", () => {
   })
 
   test(
-    "starts beside the shared cluster, node credentials work, and down leaves no process, namespace or mount",
+    "starts beside the shared cluster, node credentials work, and the reaper's down leaves no process, namespace or mount",
     async () => {
       const up = await Effect.runPromise(service.up)
       expect(up.started).toBe(true)
@@ -215,6 +216,13 @@ describe("lifecycle", () => {
       const verify = Bun.spawnSync(["openssl", "verify", "-CAfile", node.caCert, node.servingCert])
       expect(verify.exitCode).toBe(0)
 
+      // The reaper the harness relies on: it stops the cluster once the watched process ends.
+      const watched = Bun.spawn(["sleep", "600"])
+      spawnReaper(cluster, stateDir, watched.pid, service.paths.log("reaper"))
+      watched.kill()
+      await eventually("the reaper to stop the cluster", async () => (Network.netnsExists(cluster) ? undefined : true), 20_000)
+      expect(await Bun.file(service.paths.log("reaper")).text()).toContain(`cluster ${cluster} is down`)
+      // down is idempotent.
       await Effect.runPromise(service.down)
       expect(pids.some(Supervisor.isAlive)).toBe(false)
       expect(Network.netnsExists(cluster)).toBe(false)
