@@ -35,13 +35,18 @@ const eventually = async <A>(what: string, check: () => Promise<A | undefined>, 
 
 const apply = (obj: object) => lk.kubectl(["apply", "-f", "-"], { stdin: JSON.stringify(obj) })
 
-let nsCounter = 0
-/** A fresh namespace per test, deleted afterwards in the background by the namespace controller. */
+const namespaces: Array<string> = []
+/** A fresh namespace per test; all are deleted after the suite (the cluster may be shared). */
 const namespace = async (prefix: string): Promise<string> => {
-  const ns = `${prefix}-${process.pid}-${nsCounter++}`
+  const ns = `lk-${prefix}-${process.pid}-${namespaces.length}`
   await lk.kubectl(["create", "namespace", ns])
+  namespaces.push(ns)
   return ns
 }
+
+afterAll(async () => {
+  if (namespaces.length > 0) await lk.kubectl(["delete", "namespace", "--wait=false", "--ignore-not-found", ...namespaces])
+})
 
 describe("control plane", () => {
   test("reports the pinned Kubernetes version, server and kubectl alike", async () => {
