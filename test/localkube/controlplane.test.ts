@@ -173,7 +173,7 @@ describe("control plane", () => {
   test("serves the Tusk CRDs and refuses a bad Cluster naming the field", async () => {
     const crdDir = join(LocalKube.repoRoot, "manifests", "crd")
     expect(existsSync(crdDir)).toBe(true)
-    await lk.kubectl(["apply", "--server-side", "--force-conflicts", "-f", crdDir])
+    await lk.kubectl(["apply", "--server-side", "--force-conflicts", "-k", crdDir])
     await lk.kubectl(["wait", "--for=condition=Established", "--timeout=30s", "crd/clusters.postgresql.tusk.dev"])
     const ns = await namespace("crd")
     const good = readFileSync(join(LocalKube.repoRoot, "manifests", "samples", "cluster-minimal.yaml"), "utf8")
@@ -183,6 +183,13 @@ describe("control plane", () => {
     })
     expect(bad.exitCode).not.toBe(0)
     expect(bad.stderr).toContain("spec.instances")
+    // A CEL rule (x-kubernetes-validations) is enforced too.
+    const noSize = await lk.exec(["kubectl", "apply", "--server-side", "--dry-run=server", "-n", ns, "-f", "-"], {
+      stdin: good.replace(/\n\s+size: 1Gi/, "\n    storageClass: standard"),
+    })
+    expect(noSize.exitCode).not.toBe(0)
+    expect(noSize.stderr).toContain("spec.storage")
+    expect(noSize.stderr).toContain("size is required")
   })
 })
 
