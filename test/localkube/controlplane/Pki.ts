@@ -116,6 +116,8 @@ export const clientCerts = {
   scheduler: { name: "scheduler", commonName: "system:kube-scheduler", usage: "client" },
   kubeProxy: { name: "kube-proxy", commonName: "system:kube-proxy", usage: "client" },
   coredns: { name: "coredns", commonName: "system:coredns", usage: "client" },
+  // The aggregation layer's identity; also fills the requestheader CA that controllers read.
+  frontProxy: { name: "front-proxy-client", commonName: "front-proxy-client", usage: "client" },
 } as const satisfies Record<string, CertRequest>
 
 /** The kubelet serving certificate of node N: the API server verifies it against the CA and InternalIP. */
