@@ -8,6 +8,8 @@ import { Config, Console, Data, Effect, HashMap, Layer, Logger, Option, Schedule
 import { chmod, copyFile, rename } from "node:fs/promises"
 import { readFileSync } from "node:fs"
 import * as JsonLogger from "../kube/JsonLogger.ts"
+import * as KubeClient from "../kube/KubeClient.ts"
+import * as KubeConfig from "../kube/KubeConfig.ts"
 import { buildInfo } from "../Version.ts"
 import * as Certificates from "./Certificates.ts"
 import * as Clone from "./Clone.ts"
@@ -18,7 +20,8 @@ import * as Initdb from "./Initdb.ts"
 import { InstanceSettings, podDefaults } from "./InstanceSettings.ts"
 import * as Manager from "./Manager.ts"
 import * as Exporter from "./metrics/Exporter.ts"
-import { SpecSource, SpecSourceError } from "./SpecSource.ts"
+import * as KubeSpecSource from "./KubeSpecSource.ts"
+import { SpecSource } from "./SpecSource.ts"
 import { PgStatus } from "./status/PgStatus.ts"
 import * as StatusServer from "./status/StatusServer.ts"
 
@@ -53,8 +56,42 @@ const options = {
   objectsDir: Options.directory("objects-dir").pipe(
     Options.withDescription("With --cluster-file: Secrets and ConfigMaps as <dir>/<name>/<key> files."),
     Options.optional
+  ),
+  clusterName: Options.text("cluster-name").pipe(
+    Options.withFallbackConfig(Config.string("CLUSTER_NAME")),
+    Options.withDescription("The Cluster this instance belongs to (defaults to $CLUSTER_NAME); read from the Kubernetes API."),
+    Options.optional
+  ),
+  namespace: Options.text("namespace").pipe(
+    Options.withFallbackConfig(Config.string("POD_NAMESPACE")),
+    Options.withDescription("Namespace of the Cluster (defaults to $POD_NAMESPACE, then the service account's)."),
+    Options.optional
   )
 }
+
+/** Environment consulted for the in-cluster API connection (through Effect's ConfigProvider). */
+const kubeEnvironment = Config.all({
+  serviceHost: Config.option(Config.string("KUBERNETES_SERVICE_HOST")),
+  servicePort: Config.option(Config.string("KUBERNETES_SERVICE_PORT")),
+  kubeconfigEnv: Config.option(Config.string("KUBECONFIG"))
+})
+
+/** The Kubernetes-backed spec source: the pod's service account (or KUBECONFIG). */
+const kubeSource = (o: Parsed) =>
+  Effect.gen(function*() {
+    const clusterName = yield* Option.match(o.clusterName, {
+      onNone: () => Effect.fail(new BadOption({ message: "pass --cluster-file, or --cluster-name (or $CLUSTER_NAME) to read the Cluster from Kubernetes" })),
+      onSome: Effect.succeed
+    })
+    const env = yield* kubeEnvironment
+    const connection = yield* KubeConfig.resolve({
+      kubeconfigEnv: Option.getOrUndefined(env.kubeconfigEnv),
+      serviceHost: Option.getOrUndefined(env.serviceHost),
+      servicePort: Option.getOrUndefined(env.servicePort)
+    })
+    const namespace = Option.getOrElse(o.namespace, () => connection.namespace)
+    return KubeSpecSource.layer({ namespace, clusterName }).pipe(Layer.provide(Layer.succeed(KubeClient.KubeClient, KubeClient.make(connection))))
+  })
 
 /** The name of a uid from /etc/passwd (what PostgreSQL's peer authentication sees). */
 const osUserName = (uid: number): string => {
@@ -100,12 +137,10 @@ const layers = (o: Parsed) =>
       osUser: osUserName(process.getuid?.() ?? -1),
       version: buildInfo.version
     })
-    const source = Option.match(o.clusterFile, {
-      onSome: (clusterFile) =>
-        FileSpecSource.layer({ clusterFile, objectsDir: Option.getOrElse(o.objectsDir, () => `${clusterFile}.objects`) }),
-      onNone: () =>
-        Layer.fail(new SpecSourceError({ reason: "Unavailable", message: "the Kubernetes spec source is not available yet: pass --cluster-file" }))
-    })
+    const clusterFile = Option.getOrUndefined(o.clusterFile)
+    const source = clusterFile !== undefined
+      ? FileSpecSource.layer({ clusterFile, objectsDir: Option.getOrElse(o.objectsDir, () => `${clusterFile}.objects`) })
+      : yield* kubeSource(o)
     // runMain installs the pretty logger; the instance logs JSON lines only.
     return Layer.mergeAll(settings, source, JsonLogger.layer, Logger.remove(Logger.prettyLoggerDefault))
   })
