@@ -1,0 +1,77 @@
+/**
+ * The Kubernetes-backed SpecSource against the local API server: it decodes its Cluster,
+ * streams a change made with kubectl, reads Secrets (base64) and ConfigMaps by name, and
+ * records currentPrimary through the status subresource.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test"
+import { Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import { join } from "node:path"
+import type * as KubeClient from "../../src/kube/KubeClient.ts"
+import type { ClusterView } from "../../src/instance/ClusterView.ts"
+import * as KubeSpecSource from "../../src/instance/KubeSpecSource.ts"
+import { SpecSource } from "../../src/instance/SpecSource.ts"
+import type { LocalKubeHandle } from "../localkube/harness.ts"
+import { adminLayer, eventually, insideOrRerun, kube, namespace, repoRoot } from "../kube/support.ts"
+
+if (insideOrRerun(import.meta.path, 60_000)) {
+  let lk: LocalKubeHandle
+  let ns: string
+  let client: Layer.Layer<KubeClient.KubeClient>
+  const scope = Effect.runSync(Scope.make())
+
+  beforeAll(async () => {
+    lk = await kube()
+    await lk.kubectl(["apply", "--server-side", "-f", join(repoRoot, "manifests/crd/postgresql.tusk.dev_clusters.yaml")])
+    await lk.kubectl(["wait", "--for=condition=Established", "crd/clusters.postgresql.tusk.dev", "--timeout=30s"])
+    ns = await namespace(lk, "instance-spec")
+    client = await adminLayer(lk)
+  }, 120_000)
+
+  afterAll(async () => {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    if (ns !== undefined) await lk.kubectl(["delete", "namespace", ns, "--wait=false"])
+  })
+
+  test("watches its Cluster, reads Secrets and ConfigMaps, patches status", async () => {
+    const cluster = {
+      apiVersion: "postgresql.tusk.dev/v1",
+      kind: "Cluster",
+      metadata: { name: "c", namespace: ns },
+      spec: {
+        instances: 3,
+        storage: { size: "1Gi" },
+        postgresql: { parameters: { max_worker_processes: "40", timezone: "Asia/Seoul" } },
+        bootstrap: { initdb: { database: "app", owner: "app" } }
+      }
+    }
+    await lk.kubectl(["apply", "-f", "-"], { stdin: JSON.stringify(cluster) })
+    await lk.kubectl(["-n", ns, "create", "secret", "generic", "c-app", "--from-literal=username=app", "--from-literal=password=pa ss'word"])
+    await lk.kubectl(["-n", ns, "create", "configmap", "queries", "--from-literal=queries=x: 1"])
+
+    const source = await Effect.runPromise(
+      Layer.buildWithScope(KubeSpecSource.layer({ namespace: ns, clusterName: "c" }).pipe(Layer.provide(client)), scope).pipe(
+        Effect.map((ctx) => ctx.unsafeMap.get(SpecSource.key) as typeof SpecSource.Service)
+      )
+    )
+    const view = await Effect.runPromise(source.cluster)
+    expect(view.metadata.name).toBe("c")
+    expect(view.spec.postgresql?.parameters?.["timezone"]).toBe("Asia/Seoul")
+
+    const seen: Array<ClusterView> = []
+    const fiber = Effect.runFork(source.changes.pipe(Stream.runForEach((v) => Effect.sync(() => seen.push(v)))))
+    await lk.kubectl(["-n", ns, "annotate", "cluster", "c", "tusk.dev/fencedInstances=c-2"])
+    await eventually("annotation change", async () => seen.some((v) => v.metadata.annotations?.["tusk.dev/fencedInstances"] === "c-2") ? true : undefined)
+
+    expect(await Effect.runPromise(source.secret("c-app"))).toEqual({ username: "app", password: "pa ss'word" })
+    expect(await Effect.runPromise(source.configMap("queries"))).toEqual({ queries: "x: 1" })
+    const missing = await Effect.runPromise(Effect.either(source.secret("nope")))
+    expect(missing._tag === "Left" && missing.left.reason).toBe("NotFound")
+
+    const updated = await Effect.runPromise(source.setCurrentPrimary("c-1"))
+    expect(updated.status?.currentPrimary).toBe("c-1")
+    const onServer = JSON.parse(await lk.kubectl(["-n", ns, "get", "cluster", "c", "-o", "json"]))
+    expect(onServer.status.currentPrimary).toBe("c-1")
+    await eventually("status change streamed", async () => seen.some((v) => v.status?.currentPrimary === "c-1") ? true : undefined)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+  }, 60_000)
+}
