@@ -127,7 +127,8 @@ export const start = Effect.fn("Instance.start")(function*() {
     })
 
   const demoteData = (view: ClusterView, from: string) =>
-    Rewind.rewindFrom(view, from).pipe(
+    // An interrupted pg_rewind can leave the data unusable: let it finish.
+    Effect.uninterruptible(Rewind.rewindFrom(view, from)).pipe(
       Effect.catchTag("RewindImpossible", (e) =>
         Effect.logWarning("pg_rewind impossible; re-cloning", e.message).pipe(Effect.zipRight(Clone.cloneFrom(view, from))))
     )
@@ -141,14 +142,28 @@ export const start = Effect.fn("Instance.start")(function*() {
         ),
       StopPostmaster: () => stopPostmaster(view),
       Promote: () =>
-        Effect.gen(function*() {
+        Effect.uninterruptible(Effect.gen(function*() {
           const started = Date.now()
           yield* Sql.query(() => sql`select pg_promote(true, 60)`)
           yield* Effect.logInfo("promoted").pipe(Effect.annotateLogs({ durationMs: Date.now() - started }))
           yield* reportPrimary
-        }),
+        })),
       ReportPrimary: () => reportPrimary,
       Rewind: ({ from }) => demoteData(view, from)
+    })
+
+  /** Write certificates and configuration files; SIGHUP the postmaster when they changed. */
+  const reconcileConfig = (view: ClusterView, probed: Probed | undefined) =>
+    Effect.gen(function*() {
+      const certsChanged = yield* Certificates.write(view, settings.certDir)
+      const rendered = ConfigFiles.render(view, settings, probed === undefined ? [] : streamingStandbys(probed))
+      const changed = yield* ConfigFiles.write(settings.pgdata, rendered)
+      const pm = yield* running
+      if ((changed || certsChanged) && pm !== undefined) {
+        pm.signal("SIGHUP")
+        yield* Effect.logInfo("configuration reloaded")
+      }
+      return rendered.refused
     })
 
   const tick = Effect.gen(function*() {
@@ -161,18 +176,6 @@ export const start = Effect.fn("Instance.start")(function*() {
       yield* Ref.update(state, (s) => ({ ...s, postmaster: undefined }))
     }
     const data = yield* dataState(settings.pgdata)
-    let refused: ReadonlyArray<string> = []
-    if (data !== "missing") {
-      const certsChanged = yield* Certificates.write(view, settings.certDir)
-      const rendered = ConfigFiles.render(view, settings, probed === undefined ? [] : streamingStandbys(probed))
-      refused = rendered.refused
-      const changed = yield* ConfigFiles.write(settings.pgdata, rendered)
-      const pm = yield* running
-      if ((changed || certsChanged) && pm !== undefined) {
-        pm.signal("SIGHUP")
-        yield* Effect.logInfo("configuration reloaded")
-      }
-    }
     const fenced = isFenced(view, self)
     const observation: Observation = {
       self,
@@ -189,6 +192,13 @@ export const start = Effect.fn("Instance.start")(function*() {
       yield* Effect.logInfo("role changed").pipe(Effect.annotateLogs({ from: before.role._tag, to: decision.role._tag }))
     }
     const detail = decision.action._tag === "Wait" ? decision.action.why : decision.action._tag
+    // Stopping comes first (a primary no longer named must stop taking writes before anything
+    // else); otherwise the files are brought in line, and a failure there blocks no decision.
+    const refused = decision.action._tag === "StopPostmaster" || data === "missing"
+      ? before.refusedParameters
+      : yield* reconcileConfig(view, probed).pipe(
+        Effect.catchAll((e) => Effect.logWarning("configuration not updated", e.message).pipe(Effect.as(before.refusedParameters)))
+      )
     yield* Ref.update(state, (s) => ({ ...s, role: decision.role, detail, refusedParameters: refused, fenced }))
     yield* execute(decision.action, view, probed)
     yield* Ref.update(state, (s) => ({ ...s, lastTick: Date.now() }))
@@ -205,8 +215,7 @@ export const start = Effect.fn("Instance.start")(function*() {
     const s = yield* Ref.get(state)
     yield* wake.take.pipe(Effect.timeout(transitional(s.role) ? "100 millis" : "1 second"), Effect.ignore)
   })
-  yield* Effect.forever(loop).pipe(Effect.forkScoped)
-
+  // Registered before the loop starts, so on close the loop is interrupted first, then PostgreSQL stops.
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
       const pm = yield* running
@@ -226,6 +235,15 @@ export const start = Effect.fn("Instance.start")(function*() {
       ])
     })
   )
+
+  yield* Effect.forever(loop).pipe(Effect.forkScoped)
+
+  // SIGHUP to the manager (PID 1) is forwarded: PostgreSQL rereads its files.
+  const forwardHup = () => {
+    const s = Effect.runSync(Ref.get(state))
+    s.postmaster?.signal("SIGHUP")
+  }
+  yield* Effect.acquireRelease(Effect.sync(() => process.on("SIGHUP", forwardHup)), () => Effect.sync(() => process.off("SIGHUP", forwardHup)))
 
   return {
     state: Ref.get(state),
