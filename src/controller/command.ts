@@ -111,7 +111,8 @@ export const make = (setup: Setup) =>
         setup({ namespace: Option.getOrUndefined(flags.namespace), workers: flags.workers }),
       ).pipe(Effect.scoped, Effect.provide(services))
     }).pipe(
-      Effect.tapErrorCause((cause) => Effect.logError("controller stopped", cause)),
+      Effect.onInterrupt(() => Effect.logInfo("controller stopped")),
+      Effect.tapErrorCause((cause) => Effect.logError("controller failed", cause)),
       Effect.provide(JsonLogger.layer),
     )).pipe(Command.withDescription("Run the operator: watch Clusters and reconcile them (leader only)."))
 

@@ -2,7 +2,7 @@
  * One JSON object per log line, annotations flattened to top-level fields (controller,
  * namespace, name, reconcileID, ...), so `kubectl logs | jq` works without a schema.
  */
-import { Cause, HashMap, Inspectable, List, Logger } from "effect"
+import { Cause, HashMap, Inspectable, Layer, List, Logger } from "effect"
 
 /** The JSON line for one log call. */
 export const format = Logger.make(({ annotations, cause, date, logLevel, message, spans }) => {
@@ -18,5 +18,8 @@ export const format = Logger.make(({ annotations, cause, date, logLevel, message
   return JSON.stringify(line)
 })
 
-/** Replace the default logger with JSON lines on stdout. */
-export const layer = Logger.replace(Logger.defaultLogger, Logger.withConsoleLog(format))
+/** JSON lines on stdout instead of the default logger and of the pretty one `runMain` installs. */
+export const layer = Layer.merge(
+  Logger.replace(Logger.defaultLogger, Logger.withConsoleLog(format)),
+  Logger.remove(Logger.prettyLoggerDefault),
+)
