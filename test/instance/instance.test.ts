@@ -4,7 +4,7 @@
  * other: init, join, replicate, monitor, reconfigure, switch over, rewind, re-clone, shut down.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { lsnToBigInt } from "../../src/instance/status/PgStatus.ts"
 import { appPassword, eventually, TestCluster, type Proc } from "./Harness.ts"
 import { PrimaryWatch } from "./PrimaryWatch.ts"
@@ -86,7 +86,13 @@ describe("tusk instance", () => {
 
   test("join clones the primary with the replication certificate; two replicas stream", async () => {
     await cluster.runToEnd("join", "c-2")
+    // A join that died half-way leaves its scratch directory behind: the retry starts over.
+    mkdirSync(`${cluster.pgdata("c-3")}.clone/base`, { recursive: true })
+    writeFileSync(`${cluster.pgdata("c-3")}.clone/base/garbage`, "x")
+    Bun.spawnSync(["chown", "-R", "101:104", `${cluster.dir}/c-3`])
     await cluster.runToEnd("join", "c-3")
+    const again = await cluster.runToEnd("join", "c-3")
+    expect(again.lines.some((l) => l.includes("nothing to do"))).toBe(true)
     startRun("c-2")
     startRun("c-3")
     await streamingFrom("c-2", "c-1")
@@ -246,20 +252,64 @@ describe("tusk instance", () => {
     expect(watch.samples).toBeGreaterThan(10)
   }, 150_000)
 
+  test("a crashed primary is rewound after a failover (pg_rewind recovers it first)", async () => {
+    const manager = runs.get("c-3")!
+    const postmasterPid = Number(readFileSync(`${cluster.pgdata("c-3")}/postmaster.pid`, "utf8").split("\n")[0])
+    manager.proc.kill("SIGKILL")
+    process.kill(postmasterPid, "SIGKILL")
+    await manager.exited
+    await eventually("c-3 postmaster gone", async () => {
+      try {
+        process.kill(postmasterPid, 0)
+        return undefined
+      } catch {
+        return true
+      }
+    })
+    cluster.updateCluster((d) => {
+      d.status.targetPrimary = "c-2"
+    })
+    await eventually("currentPrimary c-2", async () => (currentPrimary() === "c-2" ? true : undefined), 30_000)
+    expect(pgControlState("c-3")).toBe("in production")
+    startRun("c-3")
+    await streamingFrom("c-3", "c-2", 90_000)
+    await streamingFrom("c-1", "c-2")
+    expect(cluster.logs(runs.get("c-3")!).some((l) => l["msg"] === "rewound")).toBe(true)
+    expect(watch.overlaps).toEqual([])
+  }, 150_000)
+
+  test("instance status prints /pg/status; bootstrap copies the executable; root is refused", async () => {
+    const p = cluster.ports.get("c-2")!
+    const bun = new URL("../../node_modules/.bin/bun", import.meta.url).pathname
+    const main = new URL("../../src/main.ts", import.meta.url).pathname
+    const status = Bun.spawnSync([bun, main, "instance", "status", "--cert-dir", `${cluster.dir}/c-2/certificates`, "--status-port", String(p.status)])
+    expect(status.exitCode).toBe(0)
+    expect(JSON.parse(status.stdout.toString())).toMatchObject({ instanceName: "c-2", role: "Primary", isPrimary: true })
+    const dest = `${cluster.dir}/bootstrap/tusk`
+    mkdirSync(`${cluster.dir}/bootstrap`)
+    expect(Bun.spawnSync([bun, main, "bootstrap", dest]).exitCode).toBe(0)
+    expect(existsSync(dest)).toBe(true)
+    expect(statSync(dest).mode & 0o777).toBe(0o755)
+    expect(statSync(dest).size).toBe(statSync(process.execPath).size)
+    const asRoot = Bun.spawnSync([bun, main, "instance", "run", ...cluster.args("c-1")])
+    expect(asRoot.exitCode).not.toBe(0)
+    expect(asRoot.stdout.toString() + asRoot.stderr.toString()).toContain("must run as the postgres user")
+  }, 60_000)
+
   test("SIGTERM shuts down cleanly: no crash recovery on the next start", async () => {
     await watch.stop()
     for (const n of ["c-1", "c-2", "c-3"]) {
       const r = await cluster.terminate(runs.get(n)!)
       expect(r.code).toBe(0)
     }
-    expect(pgControlState("c-3")).toBe("shut down")
+    expect(pgControlState("c-2")).toBe("shut down")
     expect(pgControlState("c-1")).toBe("shut down in recovery")
-    expect(pgControlState("c-2")).toBe("shut down in recovery")
-    const p = startRun("c-3")
-    await eventually("c-3 ready again", async () => ((await cluster.status("c-3", "/readyz")).status === 200 ? true : undefined))
+    expect(pgControlState("c-3")).toBe("shut down in recovery")
+    const p = startRun("c-2")
+    await eventually("c-2 ready again", async () => ((await cluster.status("c-2", "/readyz")).status === 200 ? true : undefined))
     const text = p.lines.join("\n")
     expect(text).not.toContain("not properly shut down")
     expect(text).toContain("database system was shut down at")
-    expect(readFileSync(`${cluster.pgdata("c-3")}/postgresql.conf`, "utf8")).toContain("ssl_min_protocol_version = 'TLSv1.3'")
+    expect(readFileSync(`${cluster.pgdata("c-2")}/postgresql.conf`, "utf8")).toContain("ssl_min_protocol_version = 'TLSv1.3'")
   }, 90_000)
 })
