@@ -98,7 +98,7 @@ export const start = Effect.fn("Container.start")(function* (l: ContainerLaunch)
     await proc.exited
     await pumped.catch(() => undefined)
     await writer.end()
-    const signal = proc.signalCode ?? null
+    const signal = proc.signalCode === null ? null : String(proc.signalCode)
     return { exitCode: signal === null ? (proc.exitCode ?? 255) : 128 + (signals[signal] ?? 0), signal }
   })()
   return { pid: pid ?? proc.pid, exited } satisfies RunningContainer

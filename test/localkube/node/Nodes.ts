@@ -1,0 +1,171 @@
+/**
+ * Starting, stopping and breaking node agents from outside (the CLI and e2e tests).
+ * Each agent is a detached process in the cluster netns with its PID file beside the
+ * control plane's, so `localkube down` stops agents (and with them their pods) too.
+ *
+ *   stop "freeze": SIGSTOP the agent and every process of its pods (a hung machine);
+ *                  `resume` sends SIGCONT.
+ *   stop "kill":   SIGKILL the agent and every pod sandbox (a machine losing power);
+ *                  `start` brings a fresh agent, which recreates the pods still bound.
+ */
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { Effect } from "effect"
+import * as Layout from "../layout.ts"
+import type { LocalKubeService } from "../controlplane/LocalKube.ts"
+import * as Supervisor from "../controlplane/Supervisor.ts"
+import { nodeDir } from "./Agent.ts"
+import * as Sandbox from "./Sandbox.ts"
+
+const bun = join(import.meta.dir, "..", "..", "..", "node_modules", ".bin", "bun")
+const mainTs = join(import.meta.dir, "main.ts")
+
+/** Name of node N's agent in the PID and log directories. */
+export const agentName = (n: number): string => `node-agent-${n}`
+
+export interface StartOptions {
+  readonly operatorBinary?: string
+  readonly backoffInitialMs?: number
+  readonly backoffMaxMs?: number
+}
+
+const agentRecord = (lk: LocalKubeService, n: number) => Supervisor.readPidFile(lk.paths.pidFile(agentName(n)))
+
+/** Whether node N's agent process is alive (frozen counts as alive). */
+export const isAgentRunning = (lk: LocalKubeService, n: number): boolean => {
+  const r = agentRecord(lk, n)
+  return r !== undefined && Supervisor.isAlive(r)
+}
+
+/** Starts node N's agent unless it runs; returns its PID. */
+export const start = Effect.fn("Nodes.start")(function* (lk: LocalKubeService, n: number, options: StartOptions = {}) {
+  const existing = agentRecord(lk, n)
+  if (existing !== undefined && Supervisor.isAlive(existing)) return existing.pid
+  yield* lk.nodeCredentials(n)
+  const argv = [
+    bun, mainTs, "--state-dir", lk.paths.root, "--node", String(n),
+    ...(options.operatorBinary === undefined ? [] : ["--operator-binary", options.operatorBinary]),
+    ...(options.backoffInitialMs === undefined ? [] : ["--backoff-initial-ms", String(options.backoffInitialMs)]),
+    ...(options.backoffMaxMs === undefined ? [] : ["--backoff-max-ms", String(options.backoffMaxMs)]),
+  ]
+  const rec = yield* Supervisor.spawnDetached({
+    cluster: lk.config.cluster,
+    argv,
+    logFile: lk.paths.log(agentName(n)),
+    pidFile: lk.paths.pidFile(agentName(n)),
+    env: { PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" },
+  })
+  return rec.pid
+})
+
+/** PIDs of every process of node N's pods (all members of each pod's PID namespace). */
+export const podProcesses = (lk: LocalKubeService, n: number): Array<number> => {
+  const holders = [...Sandbox.findHolders(nodeDir(lk.paths.root, Layout.nodeName(n))).values()]
+  const nsOf = (pid: number | string) => {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/pid`)
+    } catch {
+      return undefined
+    }
+  }
+  const namespaces = new Set(holders.map(nsOf).filter((x) => x !== undefined))
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => namespaces.has(nsOf(p) ?? ""))
+    .map(Number)
+}
+
+/** Stops node N: "freeze" suspends it, "kill" ends it and its pods at once. */
+export const stop = (lk: LocalKubeService, n: number, mode: "freeze" | "kill"): void => {
+  const agent = agentRecord(lk, n)
+  const signal = mode === "freeze" ? "SIGSTOP" : "SIGKILL"
+  if (agent !== undefined && Supervisor.isAlive(agent)) process.kill(agent.pid, signal)
+  if (mode === "freeze") {
+    for (const pid of podProcesses(lk, n)) {
+      try {
+        process.kill(pid, "SIGSTOP")
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return
+  }
+  for (const pid of Sandbox.findHolders(nodeDir(lk.paths.root, Layout.nodeName(n))).values()) Effect.runSync(Effect.ignore(Effect.sync(() => process.kill(pid, "SIGKILL"))))
+}
+
+/** Resumes a frozen node N. */
+export const resume = (lk: LocalKubeService, n: number): void => {
+  for (const pid of podProcesses(lk, n)) {
+    try {
+      process.kill(pid, "SIGCONT")
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const agent = agentRecord(lk, n)
+  if (agent !== undefined && Supervisor.isAlive(agent)) process.kill(agent.pid, "SIGCONT")
+}
+
+/** Stops node N's agent gracefully (SIGTERM: it stops its pods and exits). */
+export const shutdown = (lk: LocalKubeService, n: number): void => {
+  const agent = agentRecord(lk, n)
+  if (agent !== undefined) Supervisor.stopPidsSync([agent], 15_000)
+}
+
+/** Restarts only the agent process: the new agent cleans up what the old one left and restarts the pods. */
+export const restartAgent = Effect.fn("Nodes.restartAgent")(function* (lk: LocalKubeService, n: number, options: StartOptions = {}) {
+  const agent = agentRecord(lk, n)
+  if (agent !== undefined && Supervisor.isAlive(agent)) {
+    process.kill(agent.pid, "SIGKILL")
+    while (Supervisor.isAlive(agent)) yield* Effect.sleep("20 millis")
+  }
+  return yield* start(lk, n, options)
+})
+
+/** The pod directory of a pod on node N (newest if several). */
+const findPodDir = (lk: LocalKubeService, n: number, namespace: string, pod: string): string | undefined => {
+  const pods = join(nodeDir(lk.paths.root, Layout.nodeName(n)), "pods")
+  try {
+    return readdirSync(pods)
+      .filter((d) => d.startsWith(`${namespace}_${pod}_`))
+      .map((d) => join(pods, d))
+      .at(-1)
+  } catch {
+    return undefined
+  }
+}
+
+/** Fault: SIGKILL every process of one container of a pod on node N. Returns whether one was found. */
+export const crashContainer = (lk: LocalKubeService, n: number, namespace: string, pod: string, container: string): boolean => {
+  const dir = findPodDir(lk, n, namespace, pod)
+  if (dir === undefined) return false
+  try {
+    const pid = Number(readFileSync(join(dir, "logs", container, "pid"), "utf8"))
+    process.kill(-pid, "SIGKILL")
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Fault: cut one pod off the network (its host-side veth down), or heal it. */
+export const partitionPod = Effect.fn("Nodes.partitionPod")(function* (
+  lk: LocalKubeService,
+  n: number,
+  namespace: string,
+  pod: string,
+  cut: boolean,
+) {
+  const dir = findPodDir(lk, n, namespace, pod)
+  const info = dir === undefined ? undefined : Sandbox.readInfo(dir)
+  if (info === undefined) return false
+  const ns = Layout.clusterNetns(lk.config.cluster)
+  const ip = (args: Array<string>) => Bun.spawnSync(["ip", "-n", ns, ...args]).exitCode === 0
+  if (cut) ip(["link", "set", info.hostVeth, "down"])
+  else {
+    ip(["link", "set", info.hostVeth, "up"])
+    ip(["route", "replace", `${info.ip}/32`, "dev", info.hostVeth, "src", Layout.nodeAddress(n)])
+  }
+  writeFileSync(join(dir ?? "", "partitioned"), cut ? "1" : "0")
+  return true
+})
