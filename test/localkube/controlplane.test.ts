@@ -13,6 +13,7 @@ import * as Network from "./controlplane/Network.ts"
 import { apiServerUrl } from "./controlplane/Kubeconfig.ts"
 import { spawnReaper } from "./controlplane/Reaper.ts"
 import * as Supervisor from "./controlplane/Supervisor.ts"
+import { registerUser } from "./controlplane/Users.ts"
 
 let lk: LocalKubeHandle
 
@@ -228,12 +229,17 @@ describe("lifecycle", () => {
       const verify = Bun.spawnSync(["openssl", "verify", "-CAfile", node.caCert, node.servingCert])
       expect(verify.exitCode).toBe(0)
 
-      // The reaper the harness relies on: it stops the cluster once the watched process ends.
-      const watched = Bun.spawn(["sleep", "600"])
-      spawnReaper(cluster, stateDir, watched.pid, service.paths.log("reaper"))
-      watched.kill()
+      // The reaper the harness relies on: it stops the cluster once its last user has ended.
+      const users = [Bun.spawn(["sleep", "600"]), Bun.spawn(["sleep", "600"])]
+      for (const u of users) registerUser(service.paths.users, u.pid)
+      spawnReaper(cluster, stateDir, service.paths.log("reaper"))
+      users[0]?.kill()
+      await Bun.sleep(1500)
+      expect(Network.netnsExists(cluster)).toBe(true)
+      expect(pids.every(Supervisor.isAlive)).toBe(true)
+      users[1]?.kill()
       await eventually("the reaper to stop the cluster", async () => (Network.netnsExists(cluster) ? undefined : true), 20_000)
-      expect(await Bun.file(service.paths.log("reaper")).text()).toContain(`cluster ${cluster} is down`)
+      expect(await Bun.file(service.paths.log("reaper")).text()).toContain(`no users left; cluster ${cluster} is down`)
       // down is idempotent.
       await Effect.runPromise(service.down)
       expect(pids.some(Supervisor.isAlive)).toBe(false)

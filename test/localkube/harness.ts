@@ -1,20 +1,21 @@
 /**
  * Local Kubernetes for bun tests. The first call to `localKube()` in a test run starts
  * the control plane, or reuses one already up (e.g. started by .ci/run or by hand with
- * `npm run localkube -- up`); later calls share it. A control plane this process starts
- * is torn down right after the process ends, however it ends (a detached reaper watches
- * it); one it merely reused is left running.
+ * `npm run localkube -- up`); later calls share it. Each test process registers as a
+ * user of the cluster. A control plane started here is torn down by a detached reaper
+ * once no registered user is alive, however the processes ended; one that was already
+ * up is left running (though if another test run started it, its reaper waits for us too).
  *
  *   const lk = await localKube()
  *   const out = await lk.kubectl(["get", "ns"])
  */
-import { mkdirSync } from "node:fs"
 import { Effect } from "effect"
 import * as Layout from "./layout.ts"
 import * as LocalKube from "./controlplane/LocalKube.ts"
 import type { ExecOptions } from "./controlplane/LocalKube.ts"
 import { spawnReaper } from "./controlplane/Reaper.ts"
 import type { RunResult } from "./controlplane/Shell.ts"
+import { registerUser, unregisterUser } from "./controlplane/Users.ts"
 
 export interface LocalKubeHandle {
   readonly service: LocalKube.LocalKubeService
@@ -37,17 +38,16 @@ let shared: Promise<LocalKubeHandle> | undefined
 
 const start = async (): Promise<LocalKubeHandle> => {
   const service = LocalKube.make(LocalKube.configFor(Layout.defaultClusterName, process.env["LOCALKUBE_STATE"]))
-  const reuse = LocalKube.isHealthy(await Effect.runPromise(service.status))
-  if (!reuse) {
-    // bun test runs no "exit" handlers: a detached reaper stops what we start once this process is gone.
-    mkdirSync(service.paths.logs, { recursive: true })
-    spawnReaper(service.config.cluster, service.config.stateDir, process.pid, service.paths.log("reaper"))
-  }
+  // Registered before up: a reaper (ours or another run's) keeps the cluster while we live.
+  registerUser(service.paths.users, process.pid)
   const result = await Effect.runPromise(service.up).catch(async (error: unknown) => {
-    // A half-started control plane of ours goes at once, not only when the process ends.
-    if (!reuse) await Effect.runPromise(Effect.ignore(service.down))
+    // A half-started control plane goes at once unless someone else is using it.
+    unregisterUser(service.paths.users, process.pid)
+    await Effect.runPromise(Effect.ignore(service.downIfUnused))
     throw error
   })
+  // bun test runs no "exit" handlers: a detached reaper stops what we started once its users are gone.
+  if (result.started) spawnReaper(service.config.cluster, service.config.stateDir, service.paths.log("reaper"))
   return {
     service,
     started: result.started,

@@ -11,11 +11,13 @@ import * as Layout from "../layout.ts"
 import { bootstrapObjects, controlPlaneNodeStatus } from "./Bootstrap.ts"
 import { componentNames, components, type ComponentName } from "./Components.ts"
 import { apiServerUrl, ensureKubeconfig } from "./Kubeconfig.ts"
+import { LockTimeout, withLock } from "./Lock.ts"
 import * as Network from "./Network.ts"
 import * as Pki from "./Pki.ts"
 import { exec, run, type CommandFailed, type RunResult } from "./Shell.ts"
 import { defaultStateDir, statePaths, type StatePaths } from "./StatePaths.ts"
 import * as Supervisor from "./Supervisor.ts"
+import { liveUsers } from "./Users.ts"
 
 /** Where a cluster lives and where its binaries come from. */
 export interface LocalKubeConfig {
@@ -92,6 +94,8 @@ export interface LocalKubeService {
   readonly up: Effect.Effect<UpResult, LocalKubeError>
   /** Stops every process by PID, deletes the namespace; keeps the state directory. */
   readonly down: Effect.Effect<void, LocalKubeError>
+  /** Runs `down` unless a registered user process (Users.ts) is still alive; true when it did. */
+  readonly downIfUnused: Effect.Effect<boolean, LocalKubeError>
   readonly status: Effect.Effect<Status>
   /** The bin directory holding kubectl and the components (builds if needed). */
   readonly binDir: Effect.Effect<string, LocalKubeError>
@@ -120,7 +124,6 @@ const stopTiers: ReadonlyArray<ReadonlyArray<ComponentName>> = [
 
 const componentEnv = (binDir: string): Record<string, string> => ({
   PATH: `${binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-  HOME: "/root",
 })
 
 const toError = (e: CommandFailed | Error) => new LocalKubeError({ message: e.message })
@@ -239,11 +242,24 @@ export const make = (config: LocalKubeConfig): LocalKubeService => {
     Supervisor.stopPidsSync(Supervisor.recordsOf(strays), 5_000)
   })
 
-  const down = Effect.gen(function* () {
+  const locked = <A, E>(timeout: Duration.DurationInput, effect: Effect.Effect<A, E>) =>
+    Effect.sync(() => mkdirSync(paths.root, { recursive: true })).pipe(
+      Effect.zipRight(withLock(paths.lock, timeout, effect)),
+      Effect.mapError((e) => (e instanceof LockTimeout ? new LocalKubeError({ message: e.message }) : e)),
+    )
+
+  const stop = Effect.gen(function* () {
     yield* stopProcesses
     yield* stopStrays
     yield* Effect.try({ try: () => Network.deleteNetnsSync(config.cluster), catch: (e) => new LocalKubeError({ message: String(e) }) })
-  }).pipe(Effect.withSpan("LocalKube.down"))
+  })
+
+  const down = locked("2 minutes", stop).pipe(Effect.withSpan("LocalKube.down"))
+
+  const downIfUnused = locked(
+    "2 minutes",
+    Effect.suspend(() => (liveUsers(paths.users).length > 0 ? Effect.succeed(false) : Effect.as(stop, true))),
+  ).pipe(Effect.withSpan("LocalKube.downIfUnused"))
 
   const credentials = Effect.gen(function* () {
     for (const dir of [paths.root, paths.logs, paths.pids]) mkdirSync(dir, { recursive: true })
@@ -337,9 +353,9 @@ export const make = (config: LocalKubeConfig): LocalKubeService => {
       stdin: JSON.stringify(bootstrapObjects()),
     })
     yield* kubectl(["patch", "node", Layout.controlPlaneNodeName, "--subresource=status", "--type=merge", "-p", JSON.stringify(controlPlaneNodeStatus())])
-    const rest: ReadonlyArray<ComponentName> = ["kube-controller-manager", "kube-scheduler", "kube-proxy", "coredns"]
-    yield* Effect.forEach(rest, (n) => start(bin, n), { discard: true })
-    const all: ReadonlyArray<ComponentName> = ["etcd", "kube-apiserver", ...rest]
+    // The rest only need the API server; they start together.
+    yield* Effect.forEach(componentNames.slice(2), (n) => start(bin, n), { discard: true })
+    const all = componentNames
     yield* phase(
       "controllers",
       waitWhileAlive("the default ServiceAccount", all, kubectl(["get", "serviceaccount", "default", "-n", "default", "-o", "name"]), "60 seconds"),
@@ -349,10 +365,16 @@ export const make = (config: LocalKubeConfig): LocalKubeService => {
   })
 
   const up = Effect.gen(function* () {
+    // Build outside the lock: a cold build must not look like a hung lock holder to others.
     const bin = yield* binDir
-    if (isHealthy(yield* status)) return { started: false, kubeconfig: paths.adminKubeconfig, binDir: bin, timings: [] }
-    const timings = yield* startAll
-    return { started: true, kubeconfig: paths.adminKubeconfig, binDir: bin, timings }
+    return yield* locked(
+      "5 minutes",
+      Effect.gen(function* () {
+        if (isHealthy(yield* status)) return { started: false, kubeconfig: paths.adminKubeconfig, binDir: bin, timings: [] }
+        const timings = yield* startAll
+        return { started: true, kubeconfig: paths.adminKubeconfig, binDir: bin, timings }
+      }),
+    )
   }).pipe(Effect.withSpan("LocalKube.up"))
 
   const nodeCredentials = Effect.fn("LocalKube.nodeCredentials")(function* (n: number) {
@@ -372,7 +394,20 @@ export const make = (config: LocalKubeConfig): LocalKubeService => {
     }
   })
 
-  return { config, paths, netns, up, down, status, binDir, exec: execIn, execInteractive, kubectl, nodeCredentials }
+  return {
+    config,
+    paths,
+    netns,
+    up,
+    down,
+    downIfUnused,
+    status,
+    binDir,
+    exec: execIn,
+    execInteractive,
+    kubectl,
+    nodeCredentials,
+  }
 }
 
 /** Layer of the service from its configuration. */

@@ -22,8 +22,10 @@ export interface StatePaths {
   /** Service-account token signing key pair. */
   readonly saKey: string
   readonly saPub: string
-  /** Serialises concurrent up/down of the same cluster. */
+  /** Serialises up/down of the same cluster across processes. */
   readonly lock: string
+  /** Processes using the cluster (see Users.ts). */
+  readonly users: string
   readonly log: (component: string) => string
   readonly pidFile: (component: string) => string
   readonly cert: (name: string) => string
@@ -49,6 +51,7 @@ export const statePaths = (root: string): StatePaths => {
     saKey: join(pki, "sa.key"),
     saPub: join(pki, "sa.pub"),
     lock: join(root, "lock"),
+    users: join(root, "users"),
     log: (component) => join(logs, `${component}.log`),
     pidFile: (component) => join(pids, `${component}.pid`),
     cert: (name) => join(pki, `${name}.crt`),

@@ -38,8 +38,10 @@ describe("Supervisor", () => {
       const polite = await spawn("polite", "echo started; exec sleep 60")
       const stubborn = await spawn("stubborn", "trap '' TERM; sleep 60 & wait")
       expect(Supervisor.isAlive(polite) && Supervisor.isAlive(stubborn)).toBe(true)
-      // The process sits in the cluster netns, as its own session leader.
-      expect(Network.netnsPids(cluster)).toEqual(expect.arrayContaining([polite.pid, stubborn.pid]))
+      // The process sits in the cluster netns (once nsenter has exec'd), as its own session leader.
+      const inNetns = () => [polite.pid, stubborn.pid].every((p) => Network.netnsPids(cluster).includes(p))
+      for (let i = 0; i < 50 && !inNetns(); i++) await Bun.sleep(20)
+      expect(inNetns()).toBe(true)
       const sid = (await Bun.file(`/proc/${polite.pid}/stat`).text()).split(") ")[1]?.split(" ")[3]
       expect(sid).toBe(String(polite.pid))
 
