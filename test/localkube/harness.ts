@@ -34,10 +34,18 @@ export interface LocalKubeHandle {
 /** Generous: a cold build of the Kubernetes binaries happens inside the first call. */
 export const startTimeoutMs = 60 * 60 * 1000
 
-let shared: Promise<LocalKubeHandle> | undefined
+const shared = new Map<string, Promise<LocalKubeHandle>>()
 
-const start = async (): Promise<LocalKubeHandle> => {
-  const service = LocalKube.make(LocalKube.configFor(Layout.defaultClusterName, process.env["LOCALKUBE_STATE"]))
+export interface LocalKubeOptions {
+  /** Cluster name; default layout.defaultClusterName. */
+  readonly cluster?: string
+  /** State directory; default $LOCALKUBE_STATE, else <repo>/.localkube/<cluster>. */
+  readonly stateDir?: string
+}
+
+const start = async (options: LocalKubeOptions): Promise<LocalKubeHandle> => {
+  const cluster = options.cluster ?? Layout.defaultClusterName
+  const service = LocalKube.make(LocalKube.configFor(cluster, options.stateDir ?? process.env["LOCALKUBE_STATE"]))
   // Registered before up: a reaper (ours or another run's) keeps the cluster while we live.
   registerUser(service.paths.users, process.pid)
   const result = await Effect.runPromise(service.up).catch(async (error: unknown) => {
@@ -58,11 +66,15 @@ const start = async (): Promise<LocalKubeHandle> => {
   }
 }
 
-/** The shared local control plane of this test run. */
-export const localKube = (): Promise<LocalKubeHandle> => {
-  shared ??= start().catch((error: unknown) => {
-    shared = undefined
+/** The shared local control plane of this test run (one per cluster name). */
+export const localKube = (options: LocalKubeOptions = {}): Promise<LocalKubeHandle> => {
+  const key = options.cluster ?? Layout.defaultClusterName
+  const existing = shared.get(key)
+  if (existing !== undefined) return existing
+  const handle = start(options).catch((error: unknown) => {
+    shared.delete(key)
     throw error
   })
-  return shared
+  shared.set(key, handle)
+  return handle
 }

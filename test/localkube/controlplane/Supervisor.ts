@@ -121,7 +121,11 @@ const signalGroup = (pid: number, signal: NodeJS.Signals) => {
 /** Sends SIGTERM to each process (group), waits up to graceMs, then SIGKILLs what is left. */
 export const stopPidsSync = (records: ReadonlyArray<PidRecord>, graceMs: number): void => {
   const live = records.filter(isAlive)
-  for (const r of live) signalGroup(r.pid, "SIGTERM")
+  for (const r of live) {
+    signalGroup(r.pid, "SIGTERM")
+    // A stopped (frozen) process handles SIGTERM only once continued.
+    signalGroup(r.pid, "SIGCONT")
+  }
   const deadline = Date.now() + graceMs
   while (live.some(isAlive) && Date.now() < deadline) Bun.sleepSync(50)
   for (const r of live.filter(isAlive)) signalGroup(r.pid, "SIGKILL")
