@@ -158,6 +158,45 @@ describe("control plane", () => {
     expect(outside.stdout).not.toContain("NOERROR")
   })
 
+  test("routes a pod at layer 3 as layout.ts describes: Services and DNS answer it through kube-proxy", async () => {
+    // What a node agent does for each pod: its own netns, a veth whose host end sits in the
+    // cluster netns with a /32 route, and a default route via the link-local gateway.
+    const podNs = `lkpod-${process.pid}`
+    const hostEnd = `lkp${process.pid % 100000}`
+    const podIp = "10.244.250.7"
+    const sh = (argv: ReadonlyArray<string>) => {
+      const r = Bun.spawnSync([...argv])
+      if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr.toString()}`)
+      return r.stdout.toString()
+    }
+    const inPod = (argv: ReadonlyArray<string>) => Bun.spawnSync(["ip", "netns", "exec", podNs, ...argv])
+    sh(["ip", "netns", "add", podNs])
+    try {
+      const ns = lk.service.netns
+      sh(["ip", "-n", ns, "link", "add", hostEnd, "type", "veth", "peer", "name", "eth0", "netns", podNs])
+      sh(["ip", "-n", ns, "link", "set", hostEnd, "up"])
+      // The gateway address on the host end answers the pod's ARP even though the
+      // cluster netns has no route to 169.254.0.0/16 (its default route is unreachable).
+      sh(["ip", "-n", ns, "addr", "add", `${Layout.podGateway}/32`, "dev", hostEnd, "scope", "link"])
+      sh(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", `net.ipv4.conf.${hostEnd}.proxy_arp=1`])
+      sh(["ip", "-n", ns, "route", "add", `${podIp}/32`, "dev", hostEnd, "src", Layout.hostAddress])
+      sh(["ip", "-n", podNs, "link", "set", "lo", "up"])
+      sh(["ip", "-n", podNs, "link", "set", "eth0", "up"])
+      sh(["ip", "-n", podNs, "addr", "add", `${podIp}/32`, "dev", "eth0"])
+      sh(["ip", "-n", podNs, "route", "add", Layout.podGateway, "dev", "eth0", "scope", "link"])
+      sh(["ip", "-n", podNs, "route", "add", "default", "via", Layout.podGateway, "dev", "eth0"])
+
+      const dig = inPod(["dig", `@${Layout.dnsServiceIp}`, "+short", "+time=2", "+tries=2", `kubernetes.default.svc.${Layout.clusterDomain}`])
+      expect(dig.stdout.toString().trim()).toBe(Layout.apiServerServiceIp)
+      // The API server through the kubernetes Service, as an in-cluster client reaches it.
+      const version = inPod(["curl", "-sS", "--max-time", "5", "--cacert", lk.service.paths.caCert, `https://${Layout.apiServerServiceIp}/version`])
+      expect(JSON.parse(version.stdout.toString()).gitVersion).toBe(Layout.kubernetesVersion)
+    } finally {
+      Bun.spawnSync(["ip", "-n", lk.service.netns, "link", "del", hostEnd])
+      Bun.spawnSync(["ip", "netns", "del", podNs])
+    }
+  })
+
   test("leaves a Job's pod Pending and unschedulable while there are no nodes", async () => {
     const ns = await namespace("job")
     await lk.kubectl(["create", "job", "hello", "-n", ns, "--image=tusk/client:test", "--", "true"])
