@@ -3,7 +3,7 @@
  * certificate, bearer token). Generic over kinds through `Resource` descriptors; every
  * failure is a `KubeError` decoded from the API's Status.
  */
-import { Context, Duration, Effect, Layer, Option, Schedule, Schema, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Metric, Option, Schedule, Schema, Stream } from "effect"
 import { KubeConfig, type Connection } from "./KubeConfig.ts"
 import * as KubeError from "./KubeError.ts"
 import { ListMeta, type KubeObject } from "./ObjectMeta.ts"
@@ -127,6 +127,13 @@ export class KubeClient extends Context.Tag("tusk/kube/KubeClient")<KubeClient, 
 
 const defaultTimeout = Duration.seconds(30)
 
+const requestsTotal = Metric.counter("rest_client_requests_total", {
+  description: "Requests to the API server by method and code (watch for streamed watches)",
+  incremental: true,
+})
+const countRequest = (method: string, code: string) =>
+  Metric.increment(Metric.tagged(Metric.tagged(requestsTotal, "method", method), "code", code))
+
 const urlOf = (server: string, path: string, query: Query | undefined) => {
   const url = new URL(server + path)
   for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v))
@@ -182,6 +189,7 @@ export const make = (connection: Connection): Client => {
       if (req.body !== undefined) headers["Content-Type"] = req.contentType ?? "application/json"
       const url = urlOf(connection.server, req.path, req.query)
       const idle = req.idleTimeout === undefined ? {} : { timeout: Duration.toMillis(req.idleTimeout) }
+      const method = req.query?.watch === true ? "WATCH" : req.method
       return yield* Effect.tryPromise({
         try: (signal) =>
           fetch(url, {
@@ -193,7 +201,10 @@ export const make = (connection: Connection): Client => {
             ...idle,
           }),
         catch: KubeError.fromNetwork,
-      })
+      }).pipe(
+        Effect.tap((res) => countRequest(method, String(res.status))),
+        Effect.tapError(() => countRequest(method, "<error>")),
+      )
     })
 
   const raw = (req: RawRequest) =>

@@ -49,16 +49,44 @@ export const make = Effect.fn("LeaderElection.make")(function* (options: Options
   const leader = yield* Ref.make(false)
   const holder = yield* Ref.make(Option.none<string>())
   let observed: Lease.Observation | undefined
+  // The lease as we last wrote it: while leading, renew it directly (one PUT, no GET);
+  // a Conflict means someone else wrote it, and the next attempt reads it again.
+  let written: Lease.Lease | undefined
   const log = Effect.annotateLogs({ lease: `${options.namespace}/${options.name}`, identity: options.identity })
 
+  const renewWritten = (lease: Lease.Lease) =>
+    Effect.gen(function* () {
+      const now = Date.now()
+      const decision = Lease.decide(options.identity, seconds, lease.spec, { spec: lease.spec, at: now }, now)
+      if (decision._tag !== "Take") return false
+      written = yield* client.replace(Lease.leases, { ...lease, spec: decision.spec }, at)
+      observed = { spec: decision.spec, at: now }
+      return true
+    })
+
   // One attempt to take or renew; true when we hold the lease afterwards.
-  const attempt = Effect.gen(function* () {
+  const attempt = Effect.suspend(() => {
+    const mine = written
+    written = undefined
+    return mine === undefined ? readAndDecide : renewWritten(mine)
+  }).pipe(
+    Effect.catchAll((e) =>
+      Effect.as(
+        e._tag === "Conflict" || e._tag === "AlreadyExists"
+          ? Effect.void
+          : Effect.logWarning("lease update failed").pipe(Effect.annotateLogs({ error: e._tag, detail: e.message })),
+        false,
+      )
+    ),
+  )
+
+  const readAndDecide = Effect.gen(function* () {
     const now = Date.now()
     const current = yield* client.get(Lease.leases, options.name, at).pipe(Effect.map(Option.some), Effect.catchTag("NotFound", () => Effect.succeed(Option.none())))
     if (Option.isNone(current)) {
       const decision = Lease.decide(options.identity, seconds, {}, { spec: {}, at: now }, now)
       if (decision._tag !== "Take") return false
-      yield* client.create(Lease.leases, { metadata: { name: options.name, namespace: options.namespace }, spec: decision.spec }, at)
+      written = yield* client.create(Lease.leases, { metadata: { name: options.name, namespace: options.namespace }, spec: decision.spec }, at)
       observed = { spec: decision.spec, at: now }
       yield* Ref.set(holder, Option.some(options.identity))
       return true
@@ -70,20 +98,11 @@ export const make = Effect.fn("LeaderElection.make")(function* (options: Options
       yield* Ref.set(holder, Option.some(decision.holder))
       return false
     }
-    yield* client.replace(Lease.leases, { ...lease, spec: decision.spec }, at)
+    written = yield* client.replace(Lease.leases, { ...lease, spec: decision.spec }, at)
     observed = { spec: decision.spec, at: now }
     yield* Ref.set(holder, Option.some(options.identity))
     return true
-  }).pipe(
-    Effect.catchAll((e) =>
-      Effect.as(
-        e._tag === "Conflict" || e._tag === "AlreadyExists"
-          ? Effect.void
-          : Effect.logWarning("lease update failed").pipe(Effect.annotateLogs({ error: e._tag, detail: e.message })),
-        false,
-      )
-    ),
-  )
+  })
 
   const sleepRetry = Effect.suspend(() => Effect.sleep(Backoff.spread(retryPeriod, 0.1)))
 

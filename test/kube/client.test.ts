@@ -2,11 +2,11 @@
  * KubeClient against the real API server: CRUD with preconditions, server-side apply,
  * merge and JSON patch, the status subresource, conflict retry, typed errors, evictions.
  */
-import { beforeAll, describe, expect, test } from "bun:test"
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Effect, Either, Layer, Option, Stream } from "effect"
 import * as KubeClient from "../../src/kube/KubeClient.ts"
 import type { LocalKubeHandle } from "../localkube/harness.ts"
-import { adminLayer, configMaps, insideOrRerun, installWidgetCrd, kube, namespace, widgets, type ConfigMap } from "./support.ts"
+import { adminLayer, configMaps, deleteNamespaces, insideOrRerun, installWidgetCrd, kube, namespace, widgets, type ConfigMap } from "./support.ts"
 
 if (insideOrRerun(import.meta.path, 60_000)) {
   let lk: LocalKubeHandle
@@ -24,6 +24,8 @@ if (insideOrRerun(import.meta.path, 60_000)) {
     ns = await namespace(lk, "kube-client")
     await installWidgetCrd(lk)
   })
+
+  afterAll(() => deleteNamespaces(lk))
 
   describe("KubeClient", () => {
     test("create, get, list with pagination, delete", async () => {

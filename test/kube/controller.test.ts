@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import type { LocalKubeHandle } from "../localkube/harness.ts"
 import { clusterManifest, compile, entries, installClusterCrd, leaseHolder, serviceAccountKubeconfig, startController, type Controller } from "./process.ts"
-import { eventually, insideOrRerun, kube, namespace, requestCounts, requestDelta } from "./support.ts"
+import { deleteNamespaces, eventually, insideOrRerun, kube, namespace, requestCounts, requestDelta } from "./support.ts"
 
 const steadySeconds = Number(process.env["TUSK_STEADY_SECONDS"] ?? "300")
 
@@ -34,6 +34,7 @@ if (insideOrRerun(import.meta.path, 120_000 + steadySeconds * 1000)) {
     for (const c of running) c.proc.kill("SIGKILL")
     await Promise.all(running.map((c) => c.exited))
     for (const f of cleanups) await f().catch(() => undefined)
+    await deleteNamespaces(lk)
     main?.remove()
     observer?.remove()
   })

@@ -2,7 +2,7 @@
  * Informers against the real API server: list then watch, the label index, relist on 410
  * Gone with a diff by UID, the watchdog, and a kube-apiserver restart without a lost event.
  */
-import { beforeAll, describe, expect, test } from "bun:test"
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Duration, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import * as Informer from "../../src/kube/Informer.ts"
 import * as KubeClient from "../../src/kube/KubeClient.ts"
@@ -10,7 +10,7 @@ import type { KubeObject } from "../../src/kube/ObjectMeta.ts"
 import type * as Resource from "../../src/kube/Resource.ts"
 import type { Change } from "../../src/kube/Store.ts"
 import type { LocalKubeHandle } from "../localkube/harness.ts"
-import { adminLayer, configMaps, eventually, insideOrRerun, installWidgetCrd, kube, namespace, restartApiServer, widgets, type ConfigMap, type Widget } from "./support.ts"
+import { adminLayer, configMaps, deleteNamespaces, eventually, insideOrRerun, installWidgetCrd, kube, namespace, restartApiServer, widgets, type ConfigMap, type Widget } from "./support.ts"
 
 if (insideOrRerun(import.meta.path, 120_000)) {
   let lk: LocalKubeHandle
@@ -43,6 +43,8 @@ if (insideOrRerun(import.meta.path, 120_000)) {
     layer = await adminLayer(lk)
     client = await Effect.runPromise(Effect.provide(KubeClient.KubeClient, layer))
   })
+
+  afterAll(() => deleteNamespaces(lk))
 
   describe("Informer", () => {
     test("lists, then streams adds, updates and deletes; the label index follows", async () => {

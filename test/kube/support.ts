@@ -96,11 +96,19 @@ export const installWidgetCrd = async (lk: LocalKubeHandle) => {
 }
 
 let counter = 0
-/** A fresh namespace. */
+const created: Array<string> = []
+/** A fresh namespace (see `deleteNamespaces`). */
 export const namespace = async (lk: LocalKubeHandle, prefix: string): Promise<string> => {
   const ns = `${prefix}-${process.pid}-${counter++}`
   await lk.kubectl(["create", "namespace", ns])
+  created.push(ns)
   return ns
+}
+
+/** Delete the namespaces this process created (the namespace controller finishes in the background). */
+export const deleteNamespaces = async (lk: LocalKubeHandle): Promise<void> => {
+  const names = created.splice(0)
+  if (names.length > 0) await lk.kubectl(["delete", "namespace", ...names, "--wait=false"])
 }
 
 /** Polls until `check` returns something other than undefined. */
