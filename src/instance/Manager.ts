@@ -5,6 +5,7 @@
  * Closing its scope (SIGTERM) shuts PostgreSQL down: CHECKPOINT, smart, fast, immediate.
  */
 import { Effect, Queue, Ref, Schedule, Stream } from "effect"
+import { annotations } from "../api/Naming.ts"
 import * as Certificates from "./Certificates.ts"
 import { isFenced, shutdownBudget, type ClusterView } from "./ClusterView.ts"
 import * as Clone from "./Clone.ts"
@@ -28,7 +29,19 @@ export interface ManagerState {
   readonly fenced: boolean
   /** When the loop last completed a tick (liveness). */
   readonly lastTick: number
+  /** When the postmaster was last started, and how many times in a row it died soon after. */
+  readonly lastStart: number
+  readonly quickExits: number
+  /** The Cluster's reload annotation as last acted on. */
+  readonly reloadedAt: string | undefined
 }
+
+/** How long to wait before starting a postmaster that died `quickExits` times in a row (pure). */
+export const restartDelayMs = (quickExits: number): number =>
+  quickExits <= 0 ? 0 : Math.min(30_000, 500 * 2 ** (quickExits - 1))
+
+/** A postmaster that dies within this long of its start counts as a failed start. */
+const quickExitWindowMs = 30_000
 
 /** What the status API and the metrics exporter read from a running manager. */
 export interface Manager {
@@ -59,7 +72,10 @@ export const start = Effect.fn("Instance.start")(function*() {
     postmaster: undefined,
     refusedParameters: [],
     fenced: false,
-    lastTick: Date.now()
+    lastTick: Date.now(),
+    lastStart: 0,
+    quickExits: 0,
+    reloadedAt: first.metadata.annotations?.[annotations.reloadedAt]
   })
   const sql = yield* Sql.connect({ socketDir: settings.socketDir, port: settings.port }, "postgres", 3)
   const wake = yield* Queue.sliding<void>(1)
@@ -137,9 +153,13 @@ export const start = Effect.fn("Instance.start")(function*() {
     Action.$match(action, {
       Wait: () => probed !== undefined && !probed.inRecovery && view.status?.currentPrimary === self ? reconcileSlots(view, probed) : Effect.void,
       StartPostmaster: () =>
-        Postmaster.start({ binDir: settings.binDir, pgdata: settings.pgdata, instance: self }).pipe(
-          Effect.flatMap((pm) => Ref.update(state, (s) => ({ ...s, postmaster: pm })))
-        ),
+        Effect.gen(function*() {
+          // A postmaster that keeps dying (a bad parameter, a full disk) is retried with back-off.
+          const s = yield* Ref.get(state)
+          if (Date.now() - s.lastStart < restartDelayMs(s.quickExits)) return
+          const pm = yield* Postmaster.start({ binDir: settings.binDir, pgdata: settings.pgdata, instance: self })
+          yield* Ref.update(state, (st) => ({ ...st, postmaster: pm, lastStart: Date.now() }))
+        }),
       StopPostmaster: () => stopPostmaster(view),
       Promote: () =>
         Effect.uninterruptible(Effect.gen(function*() {
@@ -159,9 +179,13 @@ export const start = Effect.fn("Instance.start")(function*() {
       const rendered = ConfigFiles.render(view, settings, probed === undefined ? [] : streamingStandbys(probed))
       const changed = yield* ConfigFiles.write(settings.pgdata, rendered)
       const pm = yield* running
-      if ((changed || certsChanged) && pm !== undefined) {
+      // `tusk.dev/reloadedAt` on the Cluster asks for a reload even when no file changed.
+      const reloadedAt = view.metadata.annotations?.[annotations.reloadedAt]
+      const asked = reloadedAt !== (yield* Ref.get(state)).reloadedAt
+      if (asked) yield* Ref.update(state, (s) => ({ ...s, reloadedAt }))
+      if ((changed || certsChanged || asked) && pm !== undefined) {
         pm.signal("SIGHUP")
-        yield* Effect.logInfo("configuration reloaded")
+        yield* Effect.logInfo("configuration reloaded").pipe(Effect.annotateLogs({ files: changed, certificates: certsChanged, requested: asked }))
       }
       return rendered.refused
     })
@@ -172,9 +196,11 @@ export const start = Effect.fn("Instance.start")(function*() {
     const probed = yield* probeIfUp
     const postmaster = yield* observePostmaster(probed)
     if (before.postmaster !== undefined && postmaster._tag === "NotRunning") {
-      yield* Effect.logWarning("postmaster exited").pipe(Effect.annotateLogs({ exitCode: before.postmaster.exitCode() }))
-      yield* Ref.update(state, (s) => ({ ...s, postmaster: undefined }))
+      const quick = Date.now() - before.lastStart < quickExitWindowMs
+      yield* Effect.logWarning("postmaster exited").pipe(Effect.annotateLogs({ exitCode: before.postmaster.exitCode(), soonAfterStart: quick }))
+      yield* Ref.update(state, (s) => ({ ...s, postmaster: undefined, quickExits: quick ? s.quickExits + 1 : 0 }))
     }
+    if (postmaster._tag === "Running" && before.quickExits > 0) yield* Ref.update(state, (s) => ({ ...s, quickExits: 0 }))
     const data = yield* dataState(settings.pgdata)
     const fenced = isFenced(view, self)
     const observation: Observation = {

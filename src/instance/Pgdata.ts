@@ -12,11 +12,21 @@ export const dataState = (pgdata: string): Effect.Effect<"missing" | "primary" |
     return (await exists(`${pgdata}/standby.signal`)) ? "standby" as const : "primary" as const
   })
 
-/** The postmaster's own status line in postmaster.pid ("starting", "stopping", "ready", "standby"). */
+const readPidStatus = async (pgdata: string) => {
+  const text = await readFile(`${pgdata}/postmaster.pid`, "utf8").catch(() => undefined)
+  return text?.split("\n")[7]?.trim() || undefined
+}
+
+/**
+ * The postmaster's own status line in postmaster.pid ("starting", "stopping", "ready", "standby").
+ * PostgreSQL rewrites the file in place, so a read can catch it half-written: read again once.
+ */
 export const postmasterPidStatus = (pgdata: string): Effect.Effect<string | undefined> =>
   Effect.promise(async () => {
-    const text = await readFile(`${pgdata}/postmaster.pid`, "utf8").catch(() => undefined)
-    return text?.split("\n")[7]?.trim() || undefined
+    const first = await readPidStatus(pgdata)
+    if (first !== undefined) return first
+    await Bun.sleep(20)
+    return readPidStatus(pgdata)
   })
 
 /** Write `content` only if it differs; atomically (rename). Returns whether it changed. */

@@ -68,3 +68,10 @@ describe("Role.decide", () => {
     }
   })
 })
+
+describe("restartDelayMs", () => {
+  test("no delay at first, then doubling up to 30 s", async () => {
+    const { restartDelayMs } = await import("./Manager.ts")
+    expect([0, 1, 2, 3, 4, 10, 20].map(restartDelayMs)).toEqual([0, 500, 1000, 2000, 4000, 30000, 30000])
+  })
+})

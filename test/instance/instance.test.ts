@@ -175,6 +175,12 @@ describe("tusk instance", () => {
     for (const n of cluster.names) {
       await eventually(`no pendingRestart on ${n}`, async () => (!(await cluster.pgStatus(n)).pendingRestart ? true : undefined))
     }
+    // A reload asked through the Cluster's annotation, with no file changed.
+    cluster.updateCluster((d) => {
+      d.metadata.annotations = { "tusk.dev/reloadedAt": new Date().toISOString() }
+    })
+    await eventually("requested reload", async () =>
+      cluster.logs(runs.get("c-3")!).some((l) => l["msg"] === "configuration reloaded" && l["requested"] === true) ? true : undefined)
   }, 60_000)
 
   test("switchover: the target promotes, the old primary stops at once, then follows", async () => {
@@ -189,7 +195,7 @@ describe("tusk instance", () => {
     await streamingFrom("c-1", "c-2")
     await streamingFrom("c-3", "c-2")
     for (const n of ["c-1", "c-3"]) await eventually(`row 101 on ${n}`, async () => ((await rowCount(n, "t1")) === 101 ? true : undefined))
-    expect((await cluster.pgStatus("c-1")).timeline).toBe(2)
+    await eventually("c-1 on timeline 2", async () => ((await cluster.pgStatus("c-1")).timeline === 2 ? true : undefined))
     expect(watch.overlaps).toEqual([])
   }, 90_000)
 
@@ -227,7 +233,7 @@ describe("tusk instance", () => {
     // The diverged rows are gone; writes on the new primary reach the rewound one.
     await cluster.once("c-1", (sql) => sql`insert into t1 values (102, 'after rewind')`)
     await eventually("c-2 caught up", async () => ((await rowCount("c-2", "t1")) === 102 ? true : undefined))
-    expect((await cluster.pgStatus("c-2")).timeline).toBe(3)
+    await eventually("c-2 on timeline 3", async () => ((await cluster.pgStatus("c-2")).timeline === 3 ? true : undefined))
     expect(watch.overlaps).toEqual([])
   }, 120_000)
 
@@ -311,5 +317,24 @@ describe("tusk instance", () => {
     expect(text).not.toContain("not properly shut down")
     expect(text).toContain("database system was shut down at")
     expect(readFileSync(`${cluster.pgdata("c-2")}/postgresql.conf`, "utf8")).toContain("ssl_min_protocol_version = 'TLSv1.3'")
+  }, 90_000)
+
+  test("a postmaster that cannot start is retried with back-off, and starts once the spec is fixed", async () => {
+    expect((await cluster.terminate(runs.get("c-2")!)).code).toBe(0)
+    cluster.updateCluster((d) => {
+      d.spec.postgresql!.parameters = { ...d.spec.postgresql!.parameters, shared_buffers: "bogus" }
+    })
+    const p = startRun("c-2")
+    await Bun.sleep(4000)
+    const exits = cluster.logs(p).filter((l) => l["msg"] === "postmaster exited").length
+    expect(exits).toBeGreaterThanOrEqual(2)
+    expect(exits).toBeLessThanOrEqual(6)
+    expect((await cluster.status("c-2", "/readyz")).status).toBe(503)
+    expect((await cluster.status("c-2", "/healthz")).status).toBe(200)
+    cluster.updateCluster((d) => {
+      const { shared_buffers: _bad, ...rest } = d.spec.postgresql!.parameters!
+      d.spec.postgresql!.parameters = rest
+    })
+    await eventually("c-2 ready after the fix", async () => ((await cluster.status("c-2", "/readyz")).status === 200 ? true : undefined), 40_000, 200)
   }, 90_000)
 })
