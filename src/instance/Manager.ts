@@ -164,7 +164,8 @@ export const start = Effect.fn("Instance.start")(function*() {
       Promote: () =>
         Effect.uninterruptible(Effect.gen(function*() {
           const started = Date.now()
-          yield* Sql.query(() => sql`select pg_promote(true, 60)`)
+          const [row] = yield* Sql.query(() => sql`select pg_promote(true, 60) as promoted`)
+          if (row?.["promoted"] !== true) return yield* new Sql.SqlError({ message: "pg_promote did not complete within 60 s" })
           yield* Effect.logInfo("promoted").pipe(Effect.annotateLogs({ durationMs: Date.now() - started }))
           yield* reportPrimary
         })),
