@@ -122,7 +122,7 @@ export const run = (config: AgentConfig) =>
         yield* w.terminate(grace, deleteObject)
         workers.delete(uid)
         terminating.delete(uid)
-        if (!deleteObject) rmSync(join(dir, "pods", `${uid}`), { recursive: true, force: true })
+        rmSync(w.dir, { recursive: true, force: true })
       })
 
     const handle = (raw: unknown) =>
@@ -197,6 +197,7 @@ export const run = (config: AgentConfig) =>
       Effect.gen(function* () {
         stopServer()
         // Agent shutdown: the node's processes go with it (the pod objects stay).
+        yield* Effect.forEach([...workers.values()], (w) => w.terminate(0, false), { concurrency: "unbounded", discard: true })
         yield* cleanupLeftovers(dir)
       }),
     )

@@ -75,34 +75,60 @@ export const podProcesses = (lk: LocalKubeService, n: number): Array<number> => 
     .map(Number)
 }
 
+/** PIDs of a process's descendants (the agent's nsenter helpers live outside the pods' PID namespaces). */
+const descendants = (root: number): Array<number> => {
+  const children = new Map<number, Array<number>>()
+  for (const p of readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue
+    const stat = Supervisor.parseStat(readFileSyncSafe(`/proc/${p}/stat`))
+    if (stat === undefined) continue
+    children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), Number(p)])
+  }
+  const out: Array<number> = []
+  const walk = (pid: number) => {
+    for (const c of children.get(pid) ?? []) {
+      out.push(c)
+      walk(c)
+    }
+  }
+  walk(root)
+  return out
+}
+
+const readFileSyncSafe = (path: string): string => {
+  try {
+    return readFileSync(path, "utf8")
+  } catch {
+    return ""
+  }
+}
+
+const signalAll = (pids: ReadonlyArray<number>, signal: NodeJS.Signals) => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal)
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
 /** Stops node N: "freeze" suspends it, "kill" ends it and its pods at once. */
 export const stop = (lk: LocalKubeService, n: number, mode: "freeze" | "kill"): void => {
   const agent = agentRecord(lk, n)
   const signal = mode === "freeze" ? "SIGSTOP" : "SIGKILL"
   if (agent !== undefined && Supervisor.isAlive(agent)) process.kill(agent.pid, signal)
   if (mode === "freeze") {
-    for (const pid of podProcesses(lk, n)) {
-      try {
-        process.kill(pid, "SIGSTOP")
-      } catch {
-        // gone meanwhile
-      }
-    }
+    signalAll([...(agent === undefined ? [] : descendants(agent.pid)), ...podProcesses(lk, n)], "SIGSTOP")
     return
   }
-  for (const pid of Sandbox.findHolders(nodeDir(lk.paths.root, Layout.nodeName(n))).values()) Effect.runSync(Effect.ignore(Effect.sync(() => process.kill(pid, "SIGKILL"))))
+  signalAll([...Sandbox.findHolders(nodeDir(lk.paths.root, Layout.nodeName(n))).values()], "SIGKILL")
 }
 
 /** Resumes a frozen node N. */
 export const resume = (lk: LocalKubeService, n: number): void => {
-  for (const pid of podProcesses(lk, n)) {
-    try {
-      process.kill(pid, "SIGCONT")
-    } catch {
-      // gone meanwhile
-    }
-  }
   const agent = agentRecord(lk, n)
+  signalAll([...podProcesses(lk, n), ...(agent === undefined ? [] : descendants(agent.pid))], "SIGCONT")
   if (agent !== undefined && Supervisor.isAlive(agent)) process.kill(agent.pid, "SIGCONT")
 }
 

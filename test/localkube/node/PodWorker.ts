@@ -40,6 +40,8 @@ export interface NodeContext {
 
 export interface PodWorker {
   readonly uid: string
+  /** The pod's directory (sandbox files, volumes, logs). */
+  readonly dir: string
   /** The latest object seen for this pod. */
   readonly update: (pod: Pod) => Effect.Effect<void>
   /** Graceful termination, then removal of the pod object (deletion by the API). */
@@ -422,6 +424,7 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
 
   return {
     uid,
+    dir,
     update: (pod: Pod) => Ref.set(podRef, pod),
     terminate,
     done: Deferred.isDone(finished),
