@@ -10,6 +10,7 @@ import { BunContext, BunRuntime } from "@effect/platform-bun"
 import { Console, Effect, Layer } from "effect"
 import * as Layout from "./layout.ts"
 import * as LocalKube from "./controlplane/LocalKube.ts"
+import * as NodeCli from "./node/Cli.ts"
 
 const name = Options.text("name").pipe(
   Options.withDescription("cluster name (several may run side by side)"),
@@ -29,7 +30,7 @@ const withService = <A, E>(cluster: string, f: (lk: LocalKube.LocalKubeService) 
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
 
-const up = Command.make("up", { name }, ({ name }) =>
+const up = Command.make("up", { name, nodes: NodeCli.nodesOption }, ({ name, nodes }) =>
   withService(name, (lk) =>
     Effect.gen(function* () {
       const t0 = Date.now()
@@ -38,6 +39,7 @@ const up = Command.make("up", { name }, ({ name }) =>
       else {
         yield* Console.log(`localkube ${name}: up in ${seconds(Date.now() - t0)} (${r.timings.map(([p, ms]) => `${p} ${seconds(ms)}`).join(", ")})`)
       }
+      yield* NodeCli.startNodes(lk, nodes)
       yield* Console.log(`kubeconfig: ${r.kubeconfig}`)
       yield* Console.log(`run commands inside: npm run localkube -- exec -- kubectl get ns`)
     }),
@@ -85,7 +87,7 @@ const exec = Command.make("exec", { name, argv }, ({ name, argv }) =>
   ),
 ).pipe(Command.withDescription("run a command inside the cluster's network namespace with KUBECONFIG and kubectl on PATH"))
 
-const root = Command.make("localkube").pipe(Command.withSubcommands([up, down, status, kubeconfig, exec]))
+const root = Command.make("localkube").pipe(Command.withSubcommands([up, down, status, kubeconfig, exec, NodeCli.nodeCommand(name, withService)]))
 
 const cli = Command.run(root, { name: "localkube", version: Layout.kubernetesVersion })
 

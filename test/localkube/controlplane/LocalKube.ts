@@ -13,6 +13,7 @@ import { componentNames, components, type ComponentName } from "./Components.ts"
 import { apiServerUrl, ensureKubeconfig } from "./Kubeconfig.ts"
 import { LockTimeout, withLock } from "./Lock.ts"
 import * as Network from "./Network.ts"
+import { destroyAllSync as destroyPodSandboxes } from "../node/Sandbox.ts"
 import * as Pki from "./Pki.ts"
 import { exec, run, type CommandFailed, type RunResult } from "./Shell.ts"
 import { defaultStateDir, statePaths, type StatePaths } from "./StatePaths.ts"
@@ -251,6 +252,8 @@ export const make = (config: LocalKubeConfig): LocalKubeService => {
   const stop = Effect.gen(function* () {
     yield* stopProcesses
     yield* stopStrays
+    // Pods live in their own namespaces: whatever node agents left behind goes too.
+    yield* Effect.sync(() => destroyPodSandboxes(paths.root))
     yield* Effect.try({ try: () => Network.deleteNetnsSync(config.cluster), catch: (e) => new LocalKubeError({ message: String(e) }) })
   })
 

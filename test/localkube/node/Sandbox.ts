@@ -155,3 +155,20 @@ export const readInfo = (podDir: string): SandboxInfo | undefined => {
     return undefined
   }
 }
+
+/**
+ * Kills every pod sandbox under a cluster's state directory and waits for them to go:
+ * the last line of defence of `localkube down` after the node agents are stopped.
+ */
+export const destroyAllSync = (stateDir: string): void => {
+  const holders = [...findHolders(join(stateDir, "nodes")).values()]
+  for (const pid of holders) {
+    try {
+      process.kill(pid, "SIGKILL")
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + 10_000
+  while (holders.some(isRunning) && Date.now() < deadline) Bun.sleepSync(20)
+}
