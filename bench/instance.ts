@@ -1,11 +1,11 @@
 /**
  * Instance manager figures on real PostgreSQL 15 (three `tusk instance run` processes on
  * loopback, a file as the Cluster): promote time (targetPrimary named -> the target accepts
- * an INSERT), rewind time (pg_rewind of a diverged former primary, and named -> streaming
+ * an INSERT; after a switchover and after the primary was killed), rewind time (pg_rewind of a diverged former primary, and named -> streaming
  * again), shutdown time (SIGTERM -> manager exited, primary and standby).
  * Run as root: `./node_modules/.bin/bun bench/instance.ts [runs]`. Writes bench/results/instance.json.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { eventually, TestCluster, type Proc } from "../test/instance/Harness.ts"
 
 const runs = Number(process.argv[2] ?? "7")
@@ -63,6 +63,34 @@ try {
     console.log(`switchover ${from} -> ${to}: writable after ${promote.at(-1)!.toFixed(0)} ms, old primary streaming after ${follow.at(-1)!.toFixed(0)} ms`)
   }
 
+  // Failover: the primary's manager and postmaster are killed, then another instance is named.
+  const failover: Array<number> = []
+  for (let i = 0; i < Math.max(3, Math.ceil(runs / 2)); i++) {
+    const from = primary()!
+    const to = cluster.names[(cluster.names.indexOf(from) + 1) % cluster.names.length]!
+    const pid = Number(readFileSync(`${cluster.pgdata(from)}/postmaster.pid`, "utf8").split("\n")[0])
+    procs.get(from)!.proc.kill("SIGKILL")
+    process.kill(pid, "SIGKILL")
+    await procs.get(from)!.exited
+    await eventually(`${from} gone`, async () => {
+      try {
+        process.kill(pid, 0)
+        return undefined
+      } catch {
+        return true
+      }
+    })
+    const t0 = performance.now()
+    cluster.updateCluster((d) => {
+      d.status.targetPrimary = to
+    })
+    await eventually(`write on ${to}`, () => cluster.once(to, (sql) => sql`insert into bench (pad) values ('f')`, { connect_timeout: 1 }).then(() => true), 60_000, 10)
+    failover.push(performance.now() - t0)
+    start(from)
+    await allStreaming(to)
+    console.log(`failover ${from} -> ${to}: writable after ${failover.at(-1)!.toFixed(0)} ms (crashed primary rewound and streaming)`)
+  }
+
   // Diverged rewind: replicas fenced, rows only on the primary, another instance named.
   const rewind: Array<number> = []
   const rewindFollow: Array<number> = []
@@ -112,6 +140,7 @@ try {
     date: new Date().toISOString(),
     cpus: navigator.hardwareConcurrency,
     promote: { description: "targetPrimary written -> first INSERT accepted by the target (switchover)", ...summary(promote) },
+    failoverPromote: { description: "old primary killed; targetPrimary written -> first INSERT accepted by the target", ...summary(failover) },
     oldPrimaryFollows: { description: "targetPrimary written -> old primary streaming from the new one (switchover)", ...summary(follow) },
     rewind: { description: "pg_rewind of a diverged former primary (20000 rows diverged)", ...summary(rewind) },
     rewindToStreaming: { description: "targetPrimary written -> diverged former primary rewound and streaming", ...summary(rewindFollow) },
