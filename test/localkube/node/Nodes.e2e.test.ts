@@ -85,11 +85,21 @@ const clientPod = (name: string, script: string, extra: Record<string, unknown> 
 
 const podLog = (ns: string, pod: string, args: ReadonlyArray<string> = []) => kubectl(["logs", "-n", ns, pod, ...args])
 
-const waitPhase = (ns: string, pod: string, phase: string, timeoutMs = 60_000) =>
-  eventually(`${pod} ${phase}`, async () => {
-    const p = await json<PodJson>(["get", "pod", pod, "-n", ns])
-    return p.status.phase === phase ? p : undefined
-  }, timeoutMs)
+class WrongPhase extends Error {}
+
+/** Waits for a phase; a pod that ends in another terminal phase fails the wait at once, with its log. */
+const waitPhase = async (ns: string, pod: string, phase: string, timeoutMs = 60_000) => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const p = await json<PodJson>(["get", "pod", pod, "-n", ns]).catch(() => undefined)
+    if (p?.status.phase === phase) return p
+    if (p !== undefined && (p.status.phase === "Succeeded" || p.status.phase === "Failed")) {
+      throw new WrongPhase(`${pod} is ${p.status.phase}, not ${phase}: ${await podLog(ns, pod).catch(() => "")}`)
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pod} ${phase}`)
+    await Bun.sleep(250)
+  }
+}
 
 beforeAll(async () => {
   // LOCALKUBE_NAME picks an already running cluster other than the shared default one.
@@ -172,7 +182,8 @@ describe("node agents", () => {
       ns,
       clientPod(
         "probe",
-        `set -e; for i in 1 2 3 4 5 6; do curl -sf --max-time 2 http://${svc.spec.clusterIP}/; curl -sf --max-time 2 http://web.${ns}.svc.cluster.local/; curl -sf --max-time 2 http://web/; done`,
+        // kube-proxy programs the Service a moment after its endpoints turn ready.
+        `for i in $(seq 40); do curl -sf --max-time 1 -o /dev/null http://${svc.spec.clusterIP}/ && break; sleep 0.25; done; set -e; for i in 1 2 3 4 5 6; do curl -sf --max-time 2 http://${svc.spec.clusterIP}/; curl -sf --max-time 2 http://web.${ns}.svc.cluster.local/; curl -sf --max-time 2 http://web/; done`,
       ),
     )
     await waitPhase(ns, "probe", "Succeeded")
@@ -367,6 +378,154 @@ describe("node agents", () => {
       return node.status.conditions.some((c) => c.type === "Ready" && c.status === "True") ? true : undefined
     }, 40_000)
   }, 150_000)
+
+  test("volumes (secret, configMap items, downwardAPI, emptyDir Memory, projected token) with fsGroup; init containers in order; env from refs", async () => {
+    const ns = await namespace("vol")
+    await kubectl(["create", "secret", "generic", "creds", "-n", ns, "--from-literal=password=s3cret", "--from-literal=user=app"])
+    await kubectl(["create", "configmap", "conf", "-n", ns, "--from-literal=a.conf=alpha", "--from-literal=b.conf=beta"])
+    await apply(ns, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "vols", labels: { tier: "db" } },
+      spec: {
+        restartPolicy: "Never",
+        securityContext: { runAsUser: 26, runAsGroup: 26, fsGroup: 26 },
+        volumes: [
+          { name: "s", secret: { secretName: "creds", defaultMode: 0o440 } },
+          { name: "c", configMap: { name: "conf", items: [{ key: "a.conf", path: "sub/a.conf" }] } },
+          { name: "d", downwardAPI: { items: [{ path: "labels", fieldRef: { fieldPath: "metadata.labels" } }] } },
+          { name: "m", emptyDir: { medium: "Memory" } },
+          { name: "shared", emptyDir: {} },
+        ],
+        initContainers: [
+          { name: "first", image: "tusk.dev/client", command: ["bash", "-c", "echo first >> /shared/order"], volumeMounts: [{ name: "shared", mountPath: "/shared" }] },
+          { name: "second", image: "tusk.dev/client", command: ["bash", "-c", "echo second >> /shared/order"], volumeMounts: [{ name: "shared", mountPath: "/shared" }] },
+        ],
+        containers: [
+          {
+            name: "main",
+            image: "postgres:15",
+            command: ["bash", "-c", [
+              "cat /etc/creds/password; echo",
+              "stat -c '%a %g' /etc/creds/password",
+              "cat /etc/conf/sub/a.conf; echo",
+              "test ! -e /etc/conf/b.conf && echo no-b",
+              "cat /etc/podinfo/labels; echo",
+              "stat -f -c %T /scratch",
+              "touch /scratch/x && echo scratch-writable",
+              "cat /shared/order",
+              "test -s /var/run/secrets/kubernetes.io/serviceaccount/token && echo token",
+              "cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo",
+              "echo $PASSWORD $NODE $LIMIT",
+              "which postgres",
+              "id -u; id -G",
+            ].join("; ")],
+            env: [
+              { name: "PASSWORD", valueFrom: { secretKeyRef: { name: "creds", key: "password" } } },
+              { name: "NODE", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+              { name: "LIMIT", valueFrom: { resourceFieldRef: { resource: "limits.memory", divisor: "1Mi" } } },
+            ],
+            resources: { limits: { memory: "128Mi" } },
+            volumeMounts: [
+              { name: "s", mountPath: "/etc/creds", readOnly: true },
+              { name: "c", mountPath: "/etc/conf" },
+              { name: "d", mountPath: "/etc/podinfo" },
+              { name: "m", mountPath: "/scratch" },
+              { name: "shared", mountPath: "/shared" },
+            ],
+          },
+        ],
+      },
+    })
+    const done = await waitPhase(ns, "vols", "Succeeded")
+    const lines = (await podLog(ns, "vols")).trim().split("\n")
+    expect(lines).toEqual([
+      "s3cret",
+      "440 26",
+      "alpha",
+      "no-b",
+      'tier="db"',
+      "tmpfs",
+      "scratch-writable",
+      "first",
+      "second",
+      "token",
+      ns,
+      `s3cret ${done.spec.nodeName} 128`,
+      "/usr/lib/postgresql/15/bin/postgres",
+      "26",
+      "26",
+    ])
+    // Nothing of it is visible on the host.
+    expect(existsSync("/etc/creds")).toBe(false)
+    expect(existsSync("/scratch")).toBe(false)
+  }, 60_000)
+
+  test("an unknown image fails like a pull error: ErrImagePull, then ImagePullBackOff", async () => {
+    const ns = await namespace("img")
+    await apply(ns, { apiVersion: "v1", kind: "Pod", metadata: { name: "nope" }, spec: { containers: [{ name: "c", image: "example.com/no-such-image:1" }] } })
+    const reasons = new Set<string>()
+    await eventually("ImagePullBackOff after ErrImagePull", async () => {
+      const p = await json<PodJson>(["get", "pod", "nope", "-n", ns])
+      const r = p.status.containerStatuses?.[0]?.state.waiting?.reason
+      if (r !== undefined) reasons.add(r)
+      return reasons.has("ErrImagePull") && reasons.has("ImagePullBackOff") ? true : undefined
+    }, 20_000)
+    expect((await json<PodJson>(["get", "pod", "nope", "-n", ns])).status.phase).toBe("Pending")
+  }, 30_000)
+
+  test("kubectl logs -f follows, -l selects; a crashed container restarts and --previous shows its output", async () => {
+    const ns = await namespace("logs")
+    await apply(ns, clientPod("talker", "echo start-$(date +%s%N); for i in $(seq 1000); do echo line-$i; sleep 0.1; done", { restartPolicy: "Always" }))
+    await waitPhase(ns, "talker", "Running")
+    const follow = await Effect.runPromise(lk.exec(["timeout", "2", "kubectl", "logs", "-f", "-n", ns, "talker"]))
+    const followed = follow.stdout.trim().split("\n")
+    expect(followed.length).toBeGreaterThan(5)
+    expect(followed.at(-1)).toMatch(/^line-\d+$/)
+    expect(await kubectl(["logs", "-n", ns, "-l", "app=talker", "--tail=1"])).toMatch(/^line-\d+\n$/)
+    const pod = await json<PodJson>(["get", "pod", "talker", "-n", ns])
+    const node = Number(pod.spec.nodeName?.split("-").at(-1))
+    const firstStart = (await podLog(ns, "talker")).split("\n")[0]
+    expect(Nodes.crashContainer(lk, node, ns, "talker", "main")).toBe(true)
+    const s = await eventually("restarted", async () => {
+      const p = await json<PodJson>(["get", "pod", "talker", "-n", ns])
+      const c = p.status.containerStatuses?.[0]
+      return c !== undefined && c.restartCount === 1 && c.state.running !== undefined ? c : undefined
+    }, 20_000)
+    expect(s.lastState.terminated?.exitCode).toBe(137)
+    expect((await podLog(ns, "talker", ["--previous"])).split("\n")[0]).toBe(firstStart)
+    await eventually("new log", async () => ((await podLog(ns, "talker")).split("\n")[0] !== firstStart ? true : undefined), 10_000)
+  }, 60_000)
+
+  test("a partitioned pod is unreachable until healed; a restarted agent recreates its pods", async () => {
+    const ns = await namespace("part")
+    await apply(ns, clientPod("server", "exec python3 -m http.server 8080", { restartPolicy: "Always", nodeName: Layout.nodeName(2) }))
+    const server = await waitPhase(ns, "server", "Running")
+    const url = `http://${server.status.podIP}:8080/`
+    const reachable = async () => (await Effect.runPromise(lk.exec(["curl", "-s", "-o", "/dev/null", "--max-time", "1", url]))).exitCode === 0
+    await eventually("server answers", async () => ((await reachable()) ? true : undefined), 10_000)
+    expect(await Effect.runPromise(Nodes.partitionPod(lk, 2, ns, "server", true))).toBe(true)
+    expect(await reachable()).toBe(false)
+    await Effect.runPromise(Nodes.partitionPod(lk, 2, ns, "server", false))
+    await eventually("server answers again", async () => ((await reachable()) ? true : undefined), 10_000)
+
+    const before = await json<PodJson>(["get", "pod", "server", "-n", ns])
+    await Effect.runPromise(Nodes.restartAgent(lk, 2, { backoffInitialMs: 1000, backoffMaxMs: 10_000 }))
+    const after = await eventually("pod running again after agent restart", async () => {
+      const p = await json<PodJson>(["get", "pod", "server", "-n", ns])
+      const c = p.status.containerStatuses?.[0]
+      return c !== undefined && c.restartCount > (before.status.containerStatuses?.[0]?.restartCount ?? 0) && ready(p) ? p : undefined
+    }, 30_000)
+    expect(after.metadata.uid).toBe(before.metadata.uid)
+    await eventually("server answers after agent restart", async () => {
+      const p = await json<PodJson>(["get", "pod", "server", "-n", ns])
+      const r = await Effect.runPromise(lk.exec(["curl", "-s", "-o", "/dev/null", "--max-time", "1", `http://${p.status.podIP}:8080/`]))
+      return r.exitCode === 0 ? true : undefined
+    }, 10_000)
+    // Exactly one sandbox for the pod: the old one was cleaned up, not leaked.
+    const holders = [...Sandbox.findHolders(nodeDir(lk.paths.root, Layout.nodeName(2))).keys()].filter((d) => d.includes(`/${ns}_server_`))
+    expect(holders.length).toBe(1)
+  }, 90_000)
 
   test("pod start latency (created -> Ready), and nothing left behind after the pods go", async () => {
     const ns = await namespace("lat")

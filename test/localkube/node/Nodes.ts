@@ -195,3 +195,45 @@ export const partitionPod = Effect.fn("Nodes.partitionPod")(function* (
   writeFileSync(join(dir ?? "", "partitioned"), cut ? "1" : "0")
   return true
 })
+
+/** Where a pod runs: its node index and sandbox, found from the node directories. */
+export const locatePod = (lk: LocalKubeService, namespace: string, pod: string): { readonly node: number; readonly holderPid: number; readonly ip: string } | undefined => {
+  const nodes = join(lk.paths.root, "nodes")
+  let names: Array<string>
+  try {
+    names = readdirSync(nodes)
+  } catch {
+    return undefined
+  }
+  for (const name of names) {
+    const n = Number(name.slice(name.lastIndexOf("-") + 1))
+    const dir = findPodDir(lk, n, namespace, pod)
+    const info = dir === undefined ? undefined : Sandbox.readInfo(dir)
+    if (info !== undefined && Sandbox.isRunning(info.holderPid)) return { node: n, holderPid: info.holderPid, ip: info.ip }
+  }
+  return undefined
+}
+
+/**
+ * Runs a command inside a running pod (its namespaces and root, as uid/gid), the way
+ * `kubectl exec` would; returns the exit code and output.
+ */
+export const execInPod = Effect.fn("Nodes.execInPod")(function* (
+  lk: LocalKubeService,
+  namespace: string,
+  pod: string,
+  argv: ReadonlyArray<string>,
+  user: { readonly uid: number; readonly gid: number } = { uid: 0, gid: 0 },
+  stdin?: string,
+) {
+  const where = locatePod(lk, namespace, pod)
+  if (where === undefined) return { exitCode: -1, stdout: "", stderr: `pod ${namespace}/${pod} is not running here` }
+  return yield* Effect.promise(async () => {
+    const p = Bun.spawn(
+      [...Sandbox.enterPod(where.holderPid), "setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", ...argv],
+      { stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" },
+    )
+    const [stdout, stderr, exitCode] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+    return { exitCode, stdout, stderr }
+  })
+})

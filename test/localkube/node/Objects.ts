@@ -145,7 +145,11 @@ const Condition = Schema.Struct({
   lastProbeTime: opt(Schema.NullOr(Str)),
 })
 
-const ContainerStatus = Schema.Struct({ name: Str, restartCount: opt(Num) })
+const ContainerStatus = Schema.Struct({
+  name: Str,
+  restartCount: opt(Num),
+  state: opt(Schema.Struct({ running: opt(Schema.Unknown), terminated: opt(Schema.Unknown), waiting: opt(Schema.Unknown) })),
+})
 
 export const Pod = Schema.Struct({
   metadata: ObjectMeta,

@@ -4,7 +4,7 @@
  * written on every change, and on deletion SIGTERM, the grace period, SIGKILL, sandbox
  * teardown and the final delete with grace 0 and a UID precondition.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Deferred, Effect, Fiber, Queue, Ref, Schedule, Schema } from "effect"
 import * as Layout from "../layout.ts"
@@ -122,14 +122,25 @@ const containerEnv = Effect.fn("PodWorker.env")(function* (pod: Pod, c: Containe
   return vars
 })
 
-const freshRecord = (c: ContainerSpec, previous: number): ContainerRecord => ({
-  name: c.name,
-  image: c.image,
-  state: { _tag: "Waiting", reason: "ContainerCreating" },
-  restartCount: previous,
-  ready: false,
-  started: false,
-})
+type PreviousStatus = NonNullable<NonNullable<Pod["status"]>["containerStatuses"]>[number]
+
+/**
+ * A container's record when its worker starts. A container that already ran (a node
+ * agent restarted and cleaned up) counts as restarted, its previous end unknown.
+ */
+const freshRecord = (c: ContainerSpec, previous: PreviousStatus | undefined): ContainerRecord => {
+  const ran = previous?.state?.running !== undefined
+  const now = nowIso()
+  return {
+    name: c.name,
+    image: c.image,
+    state: { _tag: "Waiting", reason: "ContainerCreating" },
+    restartCount: (previous?.restartCount ?? 0) + (ran ? 1 : 0),
+    ...(ran ? { lastState: { _tag: "Terminated", exitCode: 137, reason: "ContainerStatusUnknown", startedAt: now, finishedAt: now } as const } : {}),
+    ready: false,
+    started: false,
+  }
+}
 
 /** Starts a worker for a pod that is bound to this node and not terminal. */
 export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, initial: Pod) {
@@ -138,15 +149,15 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
   const dir = podDir(node.nodeDir, initial)
   mkdirSync(dir, { recursive: true })
   const uid = initial.metadata.uid
-  const prevCounts = new Map(
-    [...(initial.status?.containerStatuses ?? []), ...(initial.status?.initContainerStatuses ?? [])].map((s) => [s.name, s.restartCount ?? 0]),
+  const previous = new Map(
+    [...(initial.status?.containerStatuses ?? []), ...(initial.status?.initContainerStatuses ?? [])].map((s) => [s.name, s]),
   )
   const rec: PodRecord = {
     sandboxReady: false,
     hostIP: node.hostIP,
     startTime: initial.status?.startTime ?? nowIso(),
-    init: (initial.spec.initContainers ?? []).map((c) => freshRecord(c, prevCounts.get(c.name) ?? 0)),
-    containers: initial.spec.containers.map((c) => freshRecord(c, prevCounts.get(c.name) ?? 0)),
+    init: (initial.spec.initContainers ?? []).map((c) => freshRecord(c, previous.get(c.name))),
+    containers: initial.spec.containers.map((c) => freshRecord(c, previous.get(c.name))),
     transitions: new Map(),
   }
   const changed = yield* Queue.sliding<void>(1)
@@ -176,8 +187,11 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
     Effect.gen(function* () {
       const pod = yield* Ref.get(podRef)
       const image = resolveImage(c.image, node.operatorBinary)
-      if (image === undefined) {
-        r.state = { _tag: "Waiting", reason: "ErrImagePull", message: `failed to pull image "${c.image}": not found` }
+      // An image whose program is not built (dist/tusk) cannot be "pulled" either.
+      const absent = image?.binaries.find((b) => !existsSync(b.source))
+      if (image === undefined || absent !== undefined) {
+        const why = absent === undefined ? "not found" : `${absent.source} does not exist (build it first)`
+        r.state = { _tag: "Waiting", reason: "ErrImagePull", message: `failed to pull image "${c.image}": ${why}` }
         yield* notify
         yield* Effect.sleep("2 seconds")
         r.state = { _tag: "Waiting", reason: "ImagePullBackOff", message: `Back-off pulling image "${c.image}"` }

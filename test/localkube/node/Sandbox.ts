@@ -10,7 +10,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Data, Effect } from "effect"
+import { Data, Effect, Schema } from "effect"
 import * as Layout from "../layout.ts"
 import { holderScript, type HolderPlan } from "./Holder.ts"
 
@@ -147,10 +147,12 @@ export const destroy = Effect.fn("Sandbox.destroy")(function* (holderPid: number
   while (isRunning(holderPid) && Date.now() < deadline) yield* Effect.sleep("20 millis")
 })
 
+const SandboxInfoJson = Schema.parseJson(Schema.Struct({ holderPid: Schema.Number, ip: Schema.String, hostVeth: Schema.String }))
+
 /** Reads what `create` recorded for a pod directory, if anything. */
 export const readInfo = (podDir: string): SandboxInfo | undefined => {
   try {
-    return JSON.parse(readFileSync(sandboxFiles(podDir).info, "utf8")) as SandboxInfo
+    return Schema.decodeUnknownSync(SandboxInfoJson)(readFileSync(sandboxFiles(podDir).info, "utf8"))
   } catch {
     return undefined
   }

@@ -4,7 +4,7 @@
  * downward API and projected volumes are written as files (re-written on refresh);
  * emptyDir medium Memory becomes a tmpfs inside the pod's mount namespace only.
  */
-import { chmodSync, chownSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs"
+import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { Data, Effect, Schema } from "effect"
 import type { BindMount } from "./Holder.ts"
@@ -227,7 +227,7 @@ export const prepare = Effect.fn("Volumes.prepare")(function* (
   const containers = [...(pod.spec.initContainers ?? []), ...pod.spec.containers]
   for (const c of containers) {
     for (const b of resolveImage(c.image, operatorBinary)?.binaries ?? []) {
-      if (seen.has(b.target)) continue
+      if (seen.has(b.target) || !existsSync(b.source)) continue
       seen.add(b.target)
       mounts.push({ source: b.source, target: b.target, readOnly: true, file: true })
     }
@@ -262,12 +262,3 @@ export const refresh = Effect.fn("Volumes.refresh")(function* (pod: Pod, rt: Pod
   }
   return refreshAt
 })
-
-/** Whether a directory is empty (for tests and cleanup checks). */
-export const isEmptyDir = (dir: string): boolean => {
-  try {
-    return readdirSync(dir).length === 0
-  } catch {
-    return true
-  }
-}
