@@ -236,8 +236,13 @@ describe("control plane", () => {
 describe("lifecycle", () => {
   // A second cluster under another name, so its whole life can be observed.
   const cluster = "lktest"
-  const stateDir = mkdtempSync(join(tmpdir(), "localkube-"))
-  const service = LocalKube.make(LocalKube.configFor(cluster, stateDir))
+  let stateDir = ""
+  let service: LocalKube.LocalKubeService
+
+  beforeAll(() => {
+    stateDir = mkdtempSync(join(tmpdir(), "localkube-"))
+    service = LocalKube.make(LocalKube.configFor(cluster, stateDir))
+  })
 
   afterAll(() => {
     Effect.runSync(Effect.ignore(service.down))
