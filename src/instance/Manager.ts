@@ -4,7 +4,7 @@
  * it. It wakes on every spec change and otherwise every second (faster while in transition).
  * Closing its scope (SIGTERM) shuts PostgreSQL down: CHECKPOINT, smart, fast, immediate.
  */
-import { Effect, Queue, Ref, Schedule, Stream } from "effect"
+import { type Duration, Effect, Queue, Ref, Schedule, Stream } from "effect"
 import { annotations } from "../api/Naming.ts"
 import * as Certificates from "./Certificates.ts"
 import { isFenced, shutdownBudget, type ClusterView } from "./ClusterView.ts"
@@ -52,7 +52,9 @@ export interface Manager {
   readonly probe: Effect.Effect<Probed | undefined>
 }
 
-const transitional = (role: Role) => role._tag === "Starting" || role._tag === "Promoting" || role._tag === "Demoting"
+/** How long the loop sleeps when nothing changes: short while a promotion waits on the WAL receiver. */
+const tickInterval = (role: Role): Duration.DurationInput =>
+  role._tag === "Promoting" ? "20 millis" : role._tag === "Starting" || role._tag === "Demoting" ? "100 millis" : "1 second"
 
 /** Start the manager in the current scope; the loop runs until the scope closes. */
 export const start = Effect.fn("Instance.start")(function*() {
@@ -240,7 +242,7 @@ export const start = Effect.fn("Instance.start")(function*() {
     // After an action, look again at once; otherwise wait for a change or the next period.
     if (decision !== undefined && decision.action._tag !== "Wait") return
     const s = yield* Ref.get(state)
-    yield* wake.take.pipe(Effect.timeout(transitional(s.role) ? "100 millis" : "1 second"), Effect.ignore)
+    yield* wake.take.pipe(Effect.timeout(tickInterval(s.role)), Effect.ignore)
   })
   // Registered before the loop starts, so on close the loop is interrupted first, then PostgreSQL stops.
   yield* Effect.addFinalizer(() =>
