@@ -174,7 +174,7 @@ export const make = <A extends KubeObject, I>(resource: Resource.Resource<A, I>,
       })
 
     type Step = { readonly rv: string | undefined; readonly attempt: number }
-    const fail = (step: Step, e: KubeError.KubeError | WatchStalled) =>
+    const fail = (step: Step, e: KubeError.KubeError | WatchStalled, request: "list" | "watch") =>
       Effect.gen(function* () {
         if (e._tag === "Gone") {
           yield* count("relists")
@@ -186,7 +186,7 @@ export const make = <A extends KubeObject, I>(resource: Resource.Resource<A, I>,
         yield* count("watchErrors")
         yield* bump(watchErrorsTotal)
         const wait = Backoff.delay(backoff, step.attempt)
-        yield* Effect.logWarning("watch failed, retrying").pipe(
+        yield* Effect.logWarning(`${request} failed, retrying`).pipe(
           Effect.annotateLogs({ resource: resource.plural, error: e._tag, detail: "message" in e ? e.message : "", retryInMs: Math.round(Duration.toMillis(wait)) }),
         )
         yield* Effect.sleep(wait)
@@ -198,14 +198,18 @@ export const make = <A extends KubeObject, I>(resource: Resource.Resource<A, I>,
         if (s.rv === undefined) {
           return yield* relist.pipe(
             Effect.map((rv): Step => ({ rv, attempt: s.attempt })),
-            Effect.catchAll((e) => fail(s, e)),
+            Effect.catchAll((e) => fail(s, e, "list")),
           )
         }
         const started = Date.now()
         return yield* watchOnce(s.rv).pipe(
           // A watch the server ends at once, again and again, must not spin.
-          Effect.flatMap((rv) => Date.now() - started > 1000 ? Effect.succeed<Step>({ rv, attempt: 0 }) : fail({ rv, attempt: s.attempt }, new WatchStalled({ after: Duration.zero }))),
-          Effect.catchAll((e) => fail(s, e)),
+          Effect.flatMap((rv) =>
+            Date.now() - started > 1000
+              ? Effect.succeed<Step>({ rv, attempt: 0 })
+              : fail({ rv, attempt: s.attempt }, new WatchStalled({ after: Duration.zero }), "watch")
+          ),
+          Effect.catchAll((e) => fail(s, e, "watch")),
         )
       })
 
@@ -216,7 +220,14 @@ export const make = <A extends KubeObject, I>(resource: Resource.Resource<A, I>,
       store.replace(options.resumeFrom.items)
       yield* Deferred.succeed(synced, undefined)
     }
-    yield* Effect.iterate(initial, { while: () => true, body: step }).pipe(
+    // A defect (a bug) must not end the informer silently: log it and go on as after an error.
+    const guarded = (s: Step): Effect.Effect<Step> =>
+      step(s).pipe(Effect.catchAllDefect((defect) =>
+        Effect.logError("informer step failed", defect).pipe(
+          Effect.zipRight(Effect.sleep(Backoff.delay(backoff, s.attempt))),
+          Effect.as({ rv: undefined, attempt: s.attempt + 1 }),
+        )))
+    yield* Effect.iterate(initial, { while: () => true, body: guarded }).pipe(
       Effect.annotateLogs({ informer: resource.plural }),
       Effect.forkScoped,
     )

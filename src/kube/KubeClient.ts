@@ -183,7 +183,8 @@ export const make = (connection: Connection): Client => {
 
   const send = (req: RawRequest) =>
     Effect.gen(function* () {
-      const token = yield* Effect.orDie(connection.token)
+      // A token file briefly missing during rotation is a transient failure, not a bug.
+      const token = yield* Effect.mapError(connection.token, (e) => KubeError.fromNetwork(new Error(e.message)))
       const headers: Record<string, string> = { Accept: req.accept ?? "application/json", "User-Agent": "tusk" }
       if (Option.isSome(token)) headers.Authorization = `Bearer ${token.value}`
       if (req.body !== undefined) headers["Content-Type"] = req.contentType ?? "application/json"

@@ -84,6 +84,28 @@ if (insideOrRerun(import.meta.path, 120_000 + steadySeconds * 1000)) {
       expect(await c.exited).toBe(0)
     }, 120_000)
 
+    test("readyz stays false while the caches cannot sync; healthz is true", async () => {
+      const ns = await namespace(lk, "ctl-ready")
+      await lk.kubectl(["create", "serviceaccount", "nobody", "-n", ns])
+      const token = (await lk.kubectl(["create", "token", "nobody", "-n", ns])).trim()
+      const admin = JSON.parse(await Bun.file(lk.kubeconfig).text()) as { clusters: Array<{ name: string }> }
+      const kubeconfig = `${observer.dir}/nobody.kubeconfig`
+      await Bun.write(kubeconfig, JSON.stringify({
+        apiVersion: "v1", kind: "Config", clusters: admin.clusters,
+        users: [{ name: "nobody", user: { token } }],
+        contexts: [{ name: "nobody", context: { cluster: admin.clusters[0]!.name, user: "nobody" } }],
+        "current-context": "nobody",
+      }))
+      const c = start("unready", observer, [`--kubeconfig=${kubeconfig}`, `--namespace=${ns}`])
+      await eventually("the list refused", async () => (c.has("list failed, retrying", (l) => l.error === "Forbidden") ? true : undefined))
+      const readyz = await fetch(`http://127.0.0.1:${c.healthPort}/readyz`)
+      expect(readyz.status).toBe(503)
+      expect(await readyz.text()).toContain("not ready: informers-synced")
+      expect((await fetch(`http://127.0.0.1:${c.healthPort}/healthz`)).status).toBe(200)
+      c.proc.kill("SIGTERM")
+      expect(await c.exited).toBe(0)
+    })
+
     test(`runtime only: the leader alone reconciles, logs in JSON, and at rest makes no write and no list for ${steadySeconds} s`, async () => {
       const ns = await namespace(lk, "ctl-steady")
       for (const n of ["s1", "s2", "s3"]) await lk.kubectl(["apply", "-f", "-"], { stdin: JSON.stringify(clusterManifest(n, ns)) })
