@@ -1,5 +1,5 @@
 /** The data directory on disk: what state it is in, and writing files into it safely. */
-import { Effect } from "effect"
+import { Data, Effect } from "effect"
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
 import { dirname } from "node:path"
 
@@ -56,9 +56,15 @@ export const install = (from: string, to: string): Effect.Effect<void> =>
     await rename(from, to)
   })
 
+/** A directory could not be created or given its mode (e.g. a volume root owned by root). */
+export class DirectoryError extends Data.TaggedError("DirectoryError")<{ readonly path: string; readonly message: string }> {}
+
 /** Make sure a directory exists with the given mode. */
-export const ensureDir = (path: string, mode = 0o700): Effect.Effect<void> =>
-  Effect.promise(async () => {
-    await mkdir(path, { recursive: true, mode })
-    await chmod(path, mode)
+export const ensureDir = (path: string, mode = 0o700): Effect.Effect<void, DirectoryError> =>
+  Effect.tryPromise({
+    try: async () => {
+      await mkdir(path, { recursive: true, mode })
+      await chmod(path, mode)
+    },
+    catch: (e) => new DirectoryError({ path, message: e instanceof Error ? e.message : String(e) }),
   })
