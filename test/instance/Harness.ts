@@ -33,17 +33,21 @@ const sh = (argv: ReadonlyArray<string>, cwd: string) => {
   return r.stdout.toString()
 }
 
+const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+const serverExtensions = "subjectAltName=DNS:localhost,DNS:c-rw,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
+
+/** Issue a certificate signed by the CA in `dir` (ca.crt, ca.key). */
+const issue = (dir: string, name: string, cn: string, ext: string) => {
+  writeFileSync(`${dir}/${name}.ext`, ext)
+  sh(["openssl", "req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`], dir)
+  sh(["openssl", "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`], dir)
+}
+
 /** A CA, a server certificate for loopback and a streaming_replica client certificate. */
 const makeCertificates = (dir: string) => {
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
   sh(["openssl", "req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=tusk-test-ca"], dir)
-  const issue = (name: string, cn: string, ext: string) => {
-    writeFileSync(`${dir}/${name}.ext`, ext)
-    sh(["openssl", "req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`], dir)
-    sh(["openssl", "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`], dir)
-  }
-  issue("server", "c-rw", "subjectAltName=DNS:localhost,DNS:c-rw,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-  issue("replication", "streaming_replica", "extendedKeyUsage=clientAuth\n")
+  issue(dir, "server", "c-rw", serverExtensions)
+  issue(dir, "replication", "streaming_replica", "extendedKeyUsage=clientAuth\n")
   const read = (f: string) => readFileSync(`${dir}/${f}`, "utf8")
   return { ca: read("ca.crt"), serverCrt: read("server.crt"), serverKey: read("server.key"), replCrt: read("replication.crt"), replKey: read("replication.key") }
 }
@@ -117,6 +121,21 @@ export class TestCluster {
     })
     for (const n of this.names) mkdirSync(`${this.dir}/${n}`, { recursive: true })
     sh(["chown", "-R", `${postgresUid}:${postgresGid}`, this.dir], this.dir)
+  }
+
+  /** Issue a new server certificate (same CA) into the `c-server` Secret; returns its serial. */
+  renewServerCertificate(): string {
+    const pki = `${this.dir}/pki`
+    issue(pki, "server", "c-rw", serverExtensions)
+    this.writeObject("c-server", { "tls.crt": readFileSync(`${pki}/server.crt`, "utf8"), "tls.key": readFileSync(`${pki}/server.key`, "utf8") })
+    return sh(["openssl", "x509", "-noout", "-serial", "-in", `${pki}/server.crt`], pki).trim()
+  }
+
+  /** Serial of the certificate a TLS server presents (`starttls` "postgres" for PostgreSQL). */
+  presentedSerial(port: number, starttls?: "postgres"): string {
+    const connect = Bun.spawnSync(["openssl", "s_client", "-connect", `127.0.0.1:${port}`, ...(starttls ? ["-starttls", starttls] : [])], { stdin: new Uint8Array(), stdout: "pipe", stderr: "pipe" })
+    const parsed = Bun.spawnSync(["openssl", "x509", "-noout", "-serial"], { stdin: connect.stdout, stdout: "pipe", stderr: "pipe" })
+    return parsed.stdout.toString().trim()
   }
 
   /** Write a Secret or ConfigMap. */

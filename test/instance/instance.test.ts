@@ -183,6 +183,17 @@ describe("tusk instance", () => {
       cluster.logs(runs.get("c-3")!).some((l) => l["msg"] === "configuration reloaded" && l["requested"] === true) ? true : undefined)
   }, 60_000)
 
+  test("a renewed server certificate reaches PostgreSQL (reload) and the status API", async () => {
+    const ports = cluster.ports.get("c-2")!
+    const before = cluster.presentedSerial(ports.pg, "postgres")
+    expect(before).toStartWith("serial=")
+    const serial = cluster.renewServerCertificate()
+    expect(serial).not.toBe(before)
+    await eventually("PostgreSQL presents the new certificate", async () => (cluster.presentedSerial(ports.pg, "postgres") === serial ? true : undefined), 15_000, 200)
+    await eventually("the status API presents the new certificate", async () => (cluster.presentedSerial(ports.status) === serial ? true : undefined), 20_000, 500)
+    expect((await cluster.status("c-2", "/readyz")).status).toBe(200)
+  }, 60_000)
+
   test("switchover: the target promotes, the old primary stops at once, then follows", async () => {
     cluster.updateCluster((d) => {
       d.status.targetPrimary = "c-2"

@@ -1,9 +1,12 @@
 /** The instance status API on port 8000 (TLS with the server certificate): /healthz, /readyz, /pg/status. */
-import { Effect, Runtime, Schema } from "effect"
+import { type Duration, Effect, Ref, Runtime, Schedule, Schema } from "effect"
 import { certificateFiles } from "../config/FixedParameters.ts"
 import { InstanceSettings } from "../InstanceSettings.ts"
 import type { Manager } from "../Manager.ts"
 import { PgStatus } from "./PgStatus.ts"
+
+/** How often the server certificate files are compared with the ones in use. */
+const certificateCheckInterval: Duration.DurationInput = "5 seconds"
 
 /** The loop must have completed a tick this recently for /healthz to pass. */
 const livenessWindowMs = 30_000
@@ -69,19 +72,34 @@ export const serve = Effect.fn("StatusServer.serve")(function*(manager: Manager)
     }
   }
   const run = Runtime.runPromise(runtime)
-  yield* Effect.acquireRelease(
-    Effect.sync(() =>
-      Bun.serve({
-        hostname: settings.httpHost,
-        port: settings.statusPort,
-        tls: {
-          cert: Bun.file(`${settings.certDir}/${certificateFiles.serverCert}`),
-          key: Bun.file(`${settings.certDir}/${certificateFiles.serverKey}`)
-        },
-        fetch: (request) => run(handle(request))
-      })
-    ),
-    (server) => Effect.promise(() => server.stop(true))
+  const certFile = `${settings.certDir}/${certificateFiles.serverCert}`
+  const keyFile = `${settings.certDir}/${certificateFiles.serverKey}`
+  const readPair = Effect.promise(async () => ({ cert: await Bun.file(certFile).text(), key: await Bun.file(keyFile).text() }))
+  const listen = (tls: { readonly cert: string; readonly key: string }) =>
+    Bun.serve({
+      hostname: settings.httpHost,
+      port: settings.statusPort,
+      tls,
+      fetch: (request) => run(handle(request))
+    })
+  const current = yield* Effect.acquireRelease(
+    readPair.pipe(Effect.flatMap((pair) => Ref.make({ pair, server: listen(pair) }))),
+    (ref) => Ref.get(ref).pipe(Effect.flatMap(({ server }) => Effect.promise(() => server.stop(true))))
   )
   yield* Effect.logInfo("status API listening").pipe(Effect.annotateLogs({ port: settings.statusPort }))
+  // A renewed server certificate is picked up by listening again with it.
+  const renew = Effect.gen(function*() {
+    const pair = yield* readPair
+    const { pair: old, server } = yield* Ref.get(current)
+    if (pair.cert === old.cert && pair.key === old.key) return
+    yield* Effect.promise(() => server.stop(false))
+    const next = yield* Effect.try(() => listen(pair)).pipe(Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(50)))))
+    yield* Ref.set(current, { pair, server: next })
+    yield* Effect.logInfo("status API certificate renewed")
+  })
+  yield* renew.pipe(
+    Effect.catchAllCause((cause) => Effect.logWarning("status API certificate not renewed", cause)),
+    Effect.repeat(Schedule.spaced(certificateCheckInterval)),
+    Effect.forkScoped
+  )
 })
