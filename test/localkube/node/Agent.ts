@@ -36,7 +36,13 @@ export const volumesDir = (stateDir: string, name: string): string => join(state
 
 /** Kills every pod sandbox left under a node directory (a previous agent's) and forgets them. */
 export const cleanupLeftovers = Effect.fn("Agent.cleanupLeftovers")(function* (dir: string) {
-  for (const pid of Sandbox.findHolders(dir).values()) yield* Sandbox.destroy(pid)
+  // A sandbox being created right now shows up a moment later: look until it stays quiet.
+  for (let quiet = 0; quiet < 3; ) {
+    const holders = [...Sandbox.findHolders(dir).values()]
+    quiet = holders.length === 0 ? quiet + 1 : 0
+    for (const pid of holders) yield* Sandbox.destroy(pid)
+    if (quiet > 0) yield* Effect.sleep("100 millis")
+  }
   rmSync(join(dir, "pods"), { recursive: true, force: true })
 })
 
@@ -122,7 +128,6 @@ export const run = (config: AgentConfig) =>
         yield* w.terminate(grace, deleteObject)
         workers.delete(uid)
         terminating.delete(uid)
-        rmSync(w.dir, { recursive: true, force: true })
       })
 
     const handle = (raw: unknown) =>
@@ -166,7 +171,8 @@ export const run = (config: AgentConfig) =>
             }
             for (const uid of workers.keys()) if (!seen.has(uid)) yield* gone(uid)
           } else if (e.type === "DELETED") {
-            yield* gone(decodePod(e.object).metadata.uid)
+            const uid = Schema.decodeUnknownOption(Pod)(e.object).pipe((o) => (o._tag === "Some" ? o.value.metadata.uid : undefined))
+            if (uid !== undefined) yield* gone(uid)
           } else if (e.type === "ADDED" || e.type === "MODIFIED") {
             yield* handle(e.object)
           }

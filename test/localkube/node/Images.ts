@@ -57,3 +57,20 @@ export const resolveImage = (image: string, operatorBinary: string): ImageConten
   }
   return undefined
 }
+
+/** The uid and gid of `postgres` in PostgreSQL images (CloudNativePG's and the official ones). */
+export const imagePostgresId = 26
+
+/**
+ * The machine's /etc/passwd or /etc/group as a PostgreSQL image has it: the `postgres`
+ * account at uid/gid 26 (the machine's own may differ), so initdb and postgres can look
+ * up the user they run as. Pure.
+ */
+export const imageAccounts = (hostFile: string, kind: "passwd" | "group"): string => {
+  const lines = hostFile.split("\n").filter((l) => l !== "" && !l.startsWith("postgres:"))
+  const entry =
+    kind === "passwd"
+      ? `postgres:x:${imagePostgresId}:${imagePostgresId}:PostgreSQL administrator:/var/lib/postgresql:/bin/bash`
+      : `postgres:x:${imagePostgresId}:`
+  return [...lines, entry, ""].join("\n")
+}

@@ -135,7 +135,14 @@ export const make = (creds: Credentials): KubeClientService => {
         const listed = Stream.fromIterable([
           { type: "SYNC", object: list.items } as WatchEventOf,
         ])
-        return Stream.concat(listed, watchOnce(path, query, rv).pipe(Stream.takeWhile((e) => e.type !== "ERROR")))
+        return Stream.concat(
+          listed,
+          watchOnce(path, query, rv).pipe(
+            Stream.takeWhile((e) => e.type !== "ERROR"),
+            // Bookmarks only keep the watch's resourceVersion fresh; we relist instead.
+            Stream.filter((e) => e.type !== "BOOKMARK"),
+          ),
+        )
       }),
     ).pipe(
       // A watch ends by timeout, by a 410 Gone (ERROR event) or by a dropped connection: relist.

@@ -393,7 +393,7 @@ describe("node agents", () => {
         volumes: [
           { name: "s", secret: { secretName: "creds", defaultMode: 0o440 } },
           { name: "c", configMap: { name: "conf", items: [{ key: "a.conf", path: "sub/a.conf" }] } },
-          { name: "d", downwardAPI: { items: [{ path: "labels", fieldRef: { fieldPath: "metadata.labels" } }] } },
+          { name: "d", downwardAPI: { items: [{ path: "labels", fieldRef: { fieldPath: "metadata.labels['tier']" } }] } },
           { name: "m", emptyDir: { medium: "Memory" } },
           { name: "shared", emptyDir: {} },
         ],
@@ -444,7 +444,7 @@ describe("node agents", () => {
       "440 26",
       "alpha",
       "no-b",
-      'tier="db"',
+      "db",
       "tmpfs",
       "scratch-writable",
       "first",

@@ -4,13 +4,13 @@
  * written on every change, and on deletion SIGTERM, the grace period, SIGKILL, sandbox
  * teardown and the final delete with grace 0 and a UID precondition.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Deferred, Effect, Fiber, Queue, Ref, Schedule, Schema } from "effect"
 import * as Layout from "../layout.ts"
 import * as Container from "./Container.ts"
 import { fieldValue, resourceValue, type PodRuntime } from "./Downward.ts"
-import { resolveImage } from "./Images.ts"
+import { imageAccounts, resolveImage } from "./Images.ts"
 import { KubeClient, type KubeError } from "./Kube.ts"
 import { Pod as PodSchema, type Container as ContainerSpec, type Pod, type Probe as ProbeSpec } from "./Objects.ts"
 import * as PodStatus from "./PodStatus.ts"
@@ -169,14 +169,16 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
 
   const rt = (): PodRuntime => ({ podIP: rec.podIP ?? "", hostIP: node.hostIP, nodeCpu: node.nodeCpu, nodeMemoryBytes: node.nodeMemoryBytes })
 
-  // Status writer: one PATCH per burst of changes.
-  const writeStatus = Effect.gen(function* () {
+  // Status writer: one PATCH per burst of changes, never two at once (a stale one
+  // arriving late would move a terminated container back to running).
+  const writing = yield* Effect.makeSemaphore(1)
+  const writeStatus = writing.withPermits(1)(Effect.gen(function* () {
     const pod = yield* Ref.get(podRef)
     const status = PodStatus.build(pod, rec, nowIso())
     yield* kube
       .request("PATCH", `/api/v1/namespaces/${ns(pod)}/pods/${pod.metadata.name}/status`, { body: { status } })
       .pipe(Effect.catchAll((e: KubeError) => Effect.logWarning(`pod status ${pod.metadata.name}: ${e.message}`)))
-  })
+  }))
   const statusLoop = Effect.forever(Effect.zipRight(Queue.take(changed), writeStatus))
 
   const uidOf = (c: ContainerSpec, pod: Pod) => c.securityContext?.runAsUser ?? pod.spec.securityContext?.runAsUser ?? 0
@@ -355,6 +357,9 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
     const fqdn = pod0.spec.subdomain === undefined ? undefined : `${hostname}.${pod0.spec.subdomain}.${ns(pod0)}.svc.${Layout.clusterDomain}`
     writeFileSync(join(dir, "hosts"), `127.0.0.1\tlocalhost\n${rec.podIP}\t${fqdn === undefined ? hostname : `${fqdn}\t${hostname}`}\n`)
     writeFileSync(join(dir, "hostname"), `${hostname}\n`)
+    // PostgreSQL images (CloudNativePG's, Debian's postgres) run as the postgres user, uid 26.
+    writeFileSync(join(dir, "passwd"), imageAccounts(readFileSync("/etc/passwd", "utf8"), "passwd"))
+    writeFileSync(join(dir, "group"), imageAccounts(readFileSync("/etc/group", "utf8"), "group"))
     writeFileSync(
       join(dir, "resolv.conf"),
       `search ${ns(pod0)}.svc.${Layout.clusterDomain} svc.${Layout.clusterDomain} ${Layout.clusterDomain}\nnameserver ${Layout.dnsServiceIp}\noptions ndots:5\n`,
@@ -364,11 +369,15 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
       { source: join(dir, "hosts"), target: "/etc/hosts" },
       { source: join(dir, "hostname"), target: "/etc/hostname" },
       { source: join(dir, "resolv.conf"), target: "/etc/resolv.conf" },
+      { source: join(dir, "passwd"), target: "/etc/passwd" },
+      { source: join(dir, "group"), target: "/etc/group" },
     ]).pipe(
       Effect.tapError((e) => Effect.logInfo(`pod ${pod0.metadata.name}: volumes not ready: ${e.message}`)),
       Effect.retry({ schedule: Schedule.spaced("1 second"), while: () => Ref.get(stopping).pipe(Effect.map((s) => !s)) }),
     )
-    const info = yield* Sandbox.create(dir, { hostname, mounts: setup.mounts, tmpfs: setup.tmpfs }, rec.podIP, node.hostIP, node.inCluster)
+    const info = yield* Effect.uninterruptible(
+      Sandbox.create(dir, { hostname, mounts: setup.mounts, tmpfs: setup.tmpfs }, rec.podIP, node.hostIP, node.inCluster),
+    )
     holderPid = info.holderPid
     rec.sandboxReady = true
     yield* notify
@@ -402,6 +411,9 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
 
   const teardown = Effect.gen(function* () {
     if (holderPid !== undefined) yield* Sandbox.destroy(holderPid)
+    // A sandbox whose creation was cut short is found by its directory.
+    const stray = Sandbox.findHolders(join(dir, "..")).get(dir)
+    if (stray !== undefined) yield* Sandbox.destroy(stray)
     node.releaseIp(uid)
   })
 
@@ -426,6 +438,8 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
       yield* Effect.forEach([...running.values()], (p) => killContainer(p, graceSeconds), { concurrency: "unbounded", discard: true })
       yield* Fiber.interrupt(fiber)
       yield* teardown
+      // The pod's files (volumes, logs) go before the object does, as the kubelet's.
+      rmSync(dir, { recursive: true, force: true })
       yield* Deferred.succeed(finished, undefined)
       if (!deleteObject) return
       const pod = yield* Ref.get(podRef)

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
-import { Effect, Schema, Stream } from "effect"
+import { Cause, Effect, Schema, Stream } from "effect"
 import { KubeClient, type KubeError } from "./Kube.ts"
 import { Pv, Pvc } from "./Objects.ts"
 
@@ -78,7 +78,7 @@ export const run = (node: string, volumesDir: string) =>
       })
     const each = (f: (raw: unknown) => Effect.Effect<void, KubeError>) => (e: { readonly type: string; readonly object: unknown }) =>
       (e.type === "SYNC" ? Effect.forEach(e.object as ReadonlyArray<unknown>, f, { discard: true }) : e.type === "DELETED" ? Effect.void : f(e.object)).pipe(
-        Effect.catchAll((err) => Effect.logWarning(`provisioner: ${String(err)}`)),
+        Effect.catchAllCause((cause) => Effect.logWarning(`provisioner: ${Cause.pretty(cause)}`)),
       )
     yield* Effect.all(
       [
