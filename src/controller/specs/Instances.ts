@@ -194,7 +194,19 @@ export const bootstrapJob = (cluster: Cluster, serial: number, kind: "initdb" | 
       backoffLimit: 6,
       template: {
         metadata: { labels: { ...ownedMeta(cluster, name, jobLabels).labels } },
-        spec: podSpec(cluster, serial, images, postgresContainer(cluster, images, kind, ["instance", kind === "initdb" ? "init" : "join"]), "Never"),
+        // The Job's pod has a generated name: tell the instance manager which instance it fills.
+        spec: podSpec(
+          cluster,
+          serial,
+          images,
+          postgresContainer(cluster, images, kind, [
+            "instance",
+            kind === "initdb" ? "init" : "join",
+            "--instance-name",
+            instanceName(cluster.metadata.name, serial),
+          ]),
+          "Never",
+        ),
       },
     },
   }
