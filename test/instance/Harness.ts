@@ -26,6 +26,10 @@ export const postgresGid = 104
 const repo = new URL("../..", import.meta.url).pathname
 const bun = `${repo}node_modules/.bin/bun`
 const main = `${repo}src/main.ts`
+/** `tusk`: the compiled binary when TUSK_TEST_BIN names one, else src/main.ts under bun. */
+export const tuskCommand: ReadonlyArray<string> = process.env["TUSK_TEST_BIN"] ? [process.env["TUSK_TEST_BIN"]] : [bun, main]
+/** The executable `tusk bootstrap` copies. */
+export const tuskExecutable: string = process.env["TUSK_TEST_BIN"] ?? bun
 
 const sh = (argv: ReadonlyArray<string>, cwd: string) => {
   const r = Bun.spawnSync([...argv], { cwd, stdout: "pipe", stderr: "pipe" })
@@ -188,7 +192,7 @@ export class TestCluster {
 
   /** Start `tusk instance <command>` for an instance, as the postgres user. */
   spawn(command: "init" | "join" | "run", name: string): Proc {
-    const args = [bun, main, "instance", command, ...this.args(name)]
+    const args = [...tuskCommand, "instance", command, ...this.args(name)]
     const proc = Bun.spawn(args, {
       uid: postgresUid,
       gid: postgresGid,

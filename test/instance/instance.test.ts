@@ -4,9 +4,9 @@
  * other: init, join, replicate, monitor, reconfigure, switch over, rewind, re-clone, shut down.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { lsnToBigInt } from "../../src/instance/status/PgStatus.ts"
-import { appPassword, eventually, TestCluster, type Proc } from "./Harness.ts"
+import { appPassword, eventually, TestCluster, tuskCommand, tuskExecutable, type Proc } from "./Harness.ts"
 import { PrimaryWatch } from "./PrimaryWatch.ts"
 
 let cluster: TestCluster
@@ -297,18 +297,16 @@ describe("tusk instance", () => {
 
   test("instance status prints /pg/status; bootstrap copies the executable; root is refused", async () => {
     const p = cluster.ports.get("c-2")!
-    const bun = new URL("../../node_modules/.bin/bun", import.meta.url).pathname
-    const main = new URL("../../src/main.ts", import.meta.url).pathname
-    const status = Bun.spawnSync([bun, main, "instance", "status", "--cert-dir", `${cluster.dir}/c-2/certificates`, "--status-port", String(p.status)])
+    const status = Bun.spawnSync([...tuskCommand, "instance", "status", "--cert-dir", `${cluster.dir}/c-2/certificates`, "--status-port", String(p.status)])
     expect(status.exitCode).toBe(0)
     expect(JSON.parse(status.stdout.toString())).toMatchObject({ instanceName: "c-2", role: "Primary", isPrimary: true })
     const dest = `${cluster.dir}/bootstrap/tusk`
     mkdirSync(`${cluster.dir}/bootstrap`)
-    expect(Bun.spawnSync([bun, main, "bootstrap", dest]).exitCode).toBe(0)
+    expect(Bun.spawnSync([...tuskCommand, "bootstrap", dest]).exitCode).toBe(0)
     expect(existsSync(dest)).toBe(true)
     expect(statSync(dest).mode & 0o777).toBe(0o755)
-    expect(statSync(dest).size).toBe(statSync(process.execPath).size)
-    const asRoot = Bun.spawnSync([bun, main, "instance", "run", ...cluster.args("c-1")])
+    expect(statSync(dest).size).toBe(statSync(realpathSync(tuskExecutable)).size)
+    const asRoot = Bun.spawnSync([...tuskCommand, "instance", "run", ...cluster.args("c-1")])
     expect(asRoot.exitCode).not.toBe(0)
     expect(asRoot.stdout.toString() + asRoot.stderr.toString()).toContain("must run as the postgres user")
   }, 60_000)
