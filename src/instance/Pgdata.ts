@@ -35,7 +35,8 @@ export const writeIfChanged = (path: string, content: string, mode = 0o600): Eff
     const current = await readFile(path, "utf8").catch(() => undefined)
     if (current === content) return false
     await mkdir(dirname(path), { recursive: true })
-    const tmp = `${path}.tmp`
+    // Two writers (the supervisor and the status server's certificate upkeep) may race: never share a temp file.
+    const tmp = `${path}.${process.pid}.${crypto.randomUUID()}.tmp`
     await writeFile(tmp, content, { mode })
     await chmod(tmp, mode)
     await rename(tmp, path)
