@@ -4,6 +4,7 @@
  *   localkube node start|stop|freeze|resume|restart-agent N
  *   localkube node crash N NAMESPACE POD CONTAINER
  *   localkube node partition|heal N NAMESPACE POD
+ *   localkube node exec NAMESPACE POD -- CMD...   (like kubectl exec, without a TTY)
  */
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect } from "effect"
@@ -44,6 +45,16 @@ export const nodeCommand = (name: Options.Options<string>, withService: WithServ
       Command.make("crash", { ...pod, container: text("container") }, ({ name, n, namespace, pod, container }) =>
         withService(name, (lk) => Console.log(Nodes.crashContainer(lk, n, namespace, pod, container) ? "crashed" : "no such container")),
       ).pipe(Command.withDescription("SIGKILL every process of one container")),
+      Command.make("exec", { name, namespace: text("namespace"), pod: text("pod"), argv: Args.repeated(text("command")) }, ({ name, namespace, pod, argv }) =>
+        withService(name, (lk) =>
+          Effect.gen(function* () {
+            const r = yield* Nodes.execInPod(lk, namespace, pod, argv)
+            process.stdout.write(r.stdout)
+            process.stderr.write(r.stderr)
+            process.exitCode = r.exitCode
+          }),
+        ),
+      ).pipe(Command.withDescription("run a command inside a running pod (as root)")),
       Command.make("partition", pod, ({ name, n, namespace, pod }) => withService(name, (lk) => Nodes.partitionPod(lk, n, namespace, pod, true))).pipe(
         Command.withDescription("cut one pod off the network"),
       ),
