@@ -122,25 +122,46 @@ export const eventually = async <A>(what: string, check: () => Promise<A | undef
   }
 }
 
-/** apiserver_request_total summed per (verb, group, resource) from the API server's /metrics. */
-export const requestCounts = async (lk: LocalKubeHandle): Promise<Map<string, number>> => {
-  const text = await lk.kubectl(["get", "--raw", "/metrics"])
-  const counts = new Map<string, number>()
-  for (const line of text.split("\n")) {
-    if (!line.startsWith("apiserver_request_total{")) continue
-    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]))
-    const key = `${labels.verb} ${labels.group ?? ""}/${labels.resource ?? ""}${labels.subresource ? `/${labels.subresource}` : ""}`
-    counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)))
+/**
+ * API Priority and Fairness attributes requests to the flow schema they match; three
+ * schemas per ServiceAccount split its requests into lease traffic, watches, and
+ * everything else, so the API server itself counts what one client sent.
+ */
+export const flowSchemas = (ns: string, serviceAccount: string) => {
+  const subjects = [{ kind: "ServiceAccount", serviceAccount: { name: serviceAccount, namespace: ns } }]
+  const schema = (suffix: string, precedence: number, verbs: ReadonlyArray<string>, resources: ReadonlyArray<string>, apiGroups: ReadonlyArray<string>) => ({
+    apiVersion: "flowcontrol.apiserver.k8s.io/v1",
+    kind: "FlowSchema",
+    metadata: { name: `${ns}-${suffix}` },
+    spec: {
+      priorityLevelConfiguration: { name: "workload-low" },
+      matchingPrecedence: precedence,
+      distinguisherMethod: { type: "ByUser" },
+      rules: [{
+        subjects,
+        resourceRules: [{ verbs, apiGroups, resources, clusterScope: true, namespaces: ["*"] }],
+        ...(suffix === "rest" ? { nonResourceRules: [{ verbs: ["*"], nonResourceURLs: ["*"] }] } : {}),
+      }],
+    },
+  })
+  return {
+    names: { lease: `${ns}-lease`, watch: `${ns}-watch`, rest: `${ns}-rest` },
+    objects: [
+      schema("lease", 100, ["*"], ["leases"], ["coordination.k8s.io"]),
+      schema("watch", 101, ["watch"], ["*"], ["*"]),
+      schema("rest", 102, ["*"], ["*"], ["*"]),
+    ],
   }
-  return counts
 }
 
-/** What changed between two request count snapshots (only non-zero deltas). */
-export const requestDelta = (before: Map<string, number>, after: Map<string, number>): Record<string, number> => {
-  const out: Record<string, number> = {}
-  for (const [k, v] of after) {
-    const d = v - (before.get(k) ?? 0)
-    if (d !== 0) out[k] = d
+/** apiserver_flowcontrol_dispatched_requests_total per flow schema. */
+export const dispatchedByFlowSchema = async (lk: LocalKubeHandle): Promise<Map<string, number>> => {
+  const text = await lk.kubectl(["get", "--raw", "/metrics"])
+  const out = new Map<string, number>()
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("apiserver_flowcontrol_dispatched_requests_total{")) continue
+    const fs = line.match(/flow_schema="([^"]*)"/)?.[1]
+    if (fs !== undefined) out.set(fs, (out.get(fs) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)))
   }
   return out
 }
