@@ -73,14 +73,14 @@ const ensureBinary = Effect.fn("Demo.ensureBinary")(function* () {
 
 /**
  * Polls `observe` every 2 seconds until it reports done, printing its line whenever the
- * line changes; fails after the deadline. A failed observation (the API server busy,
- * an object not there yet) is shown and retried.
+ * line changes; fails after the deadline, or at once when it says to give up. A failed
+ * observation (the API server busy, an object not there yet) is shown and retried.
  */
 const waitFor = <A>(
   what: string,
   start: number,
   deadline: number,
-  observe: Effect.Effect<{ readonly done: A | undefined; readonly line: string }, DemoError>,
+  observe: Effect.Effect<{ readonly done: A | undefined; readonly line: string; readonly giveUp?: string }, DemoError>,
 ) =>
   Effect.gen(function* () {
     let last = ""
@@ -90,6 +90,7 @@ const waitFor = <A>(
       if (line !== last) yield* Console.log(`  [${seconds(Date.now() - start).padStart(4)}] ${line}`)
       last = line
       if (r._tag === "Right" && r.right.done !== undefined) return r.right.done
+      if (r._tag === "Right" && r.right.giveUp !== undefined) return yield* new DemoError({ message: r.right.giveUp })
       if (Date.now() > deadline) return yield* new DemoError({ message: `timed out waiting for ${what}` })
       yield* Effect.sleep("2 seconds")
     }
@@ -106,12 +107,21 @@ const waitNodes = (lk: LocalKube.LocalKubeService, count: number, start: number,
     return { done: ready.length >= count ? ready : undefined, line: `nodes Ready: ${ready.length}/${count}` }
   }))
 
+/** Restarts after which an operator that is not Ready counts as crash-looping. */
+const operatorCrashLimit = 4
+
+const operatorDeployment = "tusk-controller"
 const operatorSelector = "app.kubernetes.io/name=tusk,app.kubernetes.io/component=controller"
 
 const waitOperator = (lk: LocalKube.LocalKubeService, start: number, deadline: number) =>
   waitFor("the operator to be Ready", start, deadline, Effect.gen(function* () {
+    const deployment = yield* getJson(lk, Progress.Deployment, ["get", "deployment", operatorDeployment, "-n", operatorNamespace])
     const pods = yield* listPods(lk, operatorNamespace, operatorSelector)
-    return { done: Progress.anyReady(pods) ? true : undefined, line: `operator: ${pods.length === 0 ? "no pod yet" : pods.map(Progress.podSummary).join(", ")}` }
+    const line = `operator: ${pods.length === 0 ? "no pod yet" : pods.map(Progress.podSummary).join(", ")}`
+    const done = Progress.rolledOut(deployment)
+    // A crash loop does not end by waiting: say so now rather than at the deadline.
+    const giveUp = !done && Progress.crashLooping(pods, operatorCrashLimit) ? "the operator keeps crashing" : undefined
+    return { done: done ? true : undefined, line, ...(giveUp === undefined ? {} : { giveUp }) }
   }))
 
 const waitHealthy = (lk: LocalKube.LocalKubeService, name: string, start: number, deadline: number) =>
@@ -131,18 +141,21 @@ const show = (lk: LocalKube.LocalKubeService, heading: string, argv: ReadonlyArr
 /** What went wrong: the Cluster's status, the pods, recent events, and the logs of pods that are not fine. */
 const diagnose = (lk: LocalKube.LocalKubeService, name: string) =>
   Effect.gen(function* () {
-    yield* show(lk, `Cluster ${name} status`, ["kubectl", "get", "cluster", name, "-n", clusterNamespace, "-o", "jsonpath={.status}"])
+    yield* show(lk, `Cluster ${name}`, ["bash", "-c", `kubectl get cluster ${name} -n ${clusterNamespace} -o yaml | sed -n '/^status:/,$p'`])
     yield* show(lk, "pods", ["kubectl", "get", "pods", "-A", "-o", "wide"])
     yield* show(lk, "jobs and PVCs", ["kubectl", "get", "jobs,pvc", "-n", clusterNamespace])
     yield* show(lk, "recent events", ["bash", "-c", `kubectl get events -A --sort-by=.lastTimestamp | tail -n 30`])
-    yield* show(lk, "operator log (last 60 lines)", ["kubectl", "logs", "-n", operatorNamespace, "-l", operatorSelector, "--tail=60"])
-    for (const ns of [operatorNamespace, clusterNamespace]) {
-      const pods = yield* listPods(lk, ns).pipe(Effect.orElseSucceed(() => []))
-      for (const p of Progress.troubledPods(pods)) {
-        yield* show(lk, `logs of ${ns}/${p.name}`, ["kubectl", "logs", "-n", ns, p.name, "--all-containers", "--prefix", "--tail=40"])
-        if (p.previous) {
-          yield* show(lk, `logs of ${ns}/${p.name}, previous run`, ["kubectl", "logs", "-n", ns, p.name, "--all-containers", "--prefix", "--previous", "--tail=40"])
-        }
+    const operatorPods = yield* listPods(lk, operatorNamespace, operatorSelector).pipe(Effect.orElseSucceed(() => []))
+    const clusterPods = yield* listPods(lk, clusterNamespace).pipe(Effect.orElseSucceed(() => []))
+    // Every operator pod (its log says what it decided), and the cluster's pods that are not fine.
+    const logsOf = [
+      ...operatorPods.map((p) => ({ ns: operatorNamespace, name: p.metadata.name, previous: Progress.troubledPods([p]).some((t) => t.previous) })),
+      ...Progress.troubledPods(clusterPods).map((p) => ({ ns: clusterNamespace, ...p })),
+    ]
+    for (const p of logsOf) {
+      yield* show(lk, `log of ${p.ns}/${p.name} (last 60 lines)`, ["kubectl", "logs", "-n", p.ns, p.name, "--all-containers", "--prefix", "--tail=60"])
+      if (p.previous) {
+        yield* show(lk, `log of ${p.ns}/${p.name}, previous run`, ["kubectl", "logs", "-n", p.ns, p.name, "--all-containers", "--prefix", "--previous", "--tail=60"])
       }
     }
     yield* Console.log(`\nnode agent logs: ${lk.paths.log(agentName(1)).replace(/1\.log$/, "N.log")}`)

@@ -77,8 +77,20 @@ describe("cluster progress", () => {
       { name: "job-failed", previous: false },
       { name: "pending", previous: false },
     ])
-    expect(Progress.anyReady(pods)).toBe(true)
-    expect(Progress.anyReady([running("unready", false)])).toBe(false)
+    expect(Progress.crashLooping([running("op", false, 4)], 4)).toBe(true)
+    expect(Progress.crashLooping([running("op", false, 3)], 4)).toBe(false)
+    expect(Progress.crashLooping([running("old", true, 9), running("new", false, 0)], 4)).toBe(false)
+  })
+
+  test("a Deployment is rolled out when the current template is available on every replica and nothing older is left", () => {
+    const d = (generation: number, status: Record<string, number> | undefined) =>
+      Schema.decodeUnknownSync(Progress.Deployment)({ metadata: { generation }, spec: { replicas: 1 }, ...(status === undefined ? {} : { status }) })
+    expect(Progress.rolledOut(d(2, { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }))).toBe(true)
+    expect(Progress.rolledOut(d(2, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }))).toBe(false)
+    // The old pod still serves while the new one starts: not rolled out.
+    expect(Progress.rolledOut(d(2, { observedGeneration: 2, replicas: 2, updatedReplicas: 1, availableReplicas: 1 }))).toBe(false)
+    expect(Progress.rolledOut(d(2, { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 0 }))).toBe(false)
+    expect(Progress.rolledOut(d(1, undefined))).toBe(false)
   })
 
   test("ready nodes", () => {

@@ -126,8 +126,36 @@ export const clusterLine = (cluster: Cluster | undefined, pods: ReadonlyArray<Po
 export const isHealthy = (cluster: Cluster | undefined): boolean =>
   cluster?.status?.phase === healthyPhase && cluster.status.readyInstances === cluster.spec.instances
 
-/** Whether any pod of a list is up with every container ready. */
-export const anyReady = (pods: ReadonlyArray<Pod>): boolean => pods.some((p) => p.status?.phase === "Running" && isSettled(p))
+/** Whether a pod that is not ready has restarted `limit` times or more. */
+export const crashLooping = (pods: ReadonlyArray<Pod>, limit: number): boolean =>
+  pods.some((p) => !isSettled(p) && restarts(p) >= limit)
+
+export const Deployment = Schema.Struct({
+  metadata: Schema.Struct({ generation: Schema.optional(Schema.Number) }),
+  spec: Schema.Struct({ replicas: Schema.optional(Schema.Number) }),
+  status: Schema.optional(
+    Schema.Struct({
+      observedGeneration: Schema.optional(Schema.Number),
+      replicas: Schema.optional(Schema.Number),
+      updatedReplicas: Schema.optional(Schema.Number),
+      availableReplicas: Schema.optional(Schema.Number),
+    }),
+  ),
+})
+export type Deployment = typeof Deployment.Type
+
+/** `kubectl rollout status` in one predicate: the current template runs on every replica, and nothing older is left. */
+export const rolledOut = (d: Deployment): boolean => {
+  const want = d.spec.replicas ?? 1
+  const s = d.status
+  return (
+    s !== undefined &&
+    (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) &&
+    (s.updatedReplicas ?? 0) >= want &&
+    (s.replicas ?? 0) === (s.updatedReplicas ?? 0) &&
+    (s.availableReplicas ?? 0) >= want
+  )
+}
 
 /** Pods worth showing logs of: not done and not fully ready, or restarted. `previous` asks for the last crashed run too. */
 export const troubledPods = (pods: ReadonlyArray<Pod>): Array<{ readonly name: string; readonly previous: boolean }> =>
