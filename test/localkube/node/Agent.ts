@@ -58,19 +58,23 @@ export const run = (config: AgentConfig) =>
     const since = new Date().toISOString().replace(/\.\d+Z$/, "Z")
 
     // Register: create the Node, or take over the existing one.
-    yield* kube.request("POST", "/api/v1/nodes", { body: NodeObject.nodeObject(id) }).pipe(
+    const register = kube.request("POST", "/api/v1/nodes", { body: NodeObject.nodeObject(id) }).pipe(
       Effect.catchIf(
         (e: KubeError) => e.status === 409,
         () => kube.request("PATCH", `/api/v1/nodes/${id.name}`, { body: { metadata: { labels: NodeObject.nodeLabels(id) } } }),
       ),
-      Effect.retry(Schedule.spaced("1 second").pipe(Schedule.upTo("60 seconds"))),
     )
+    yield* register.pipe(Effect.retry(Schedule.spaced("1 second").pipe(Schedule.upTo("60 seconds"))))
     const postStatus = kube
       .request("PATCH", `/api/v1/nodes/${id.name}/status`, {
         body: { status: NodeObject.nodeStatus(id, new Date().toISOString().replace(/\.\d+Z$/, "Z"), since) },
         patch: "strategic",
       })
-      .pipe(Effect.catchAll((e) => Effect.logWarning(`node status: ${e.message}`)))
+      .pipe(
+        // A deleted Node comes back, as a kubelet registers again.
+        Effect.catchIf((e: KubeError) => e.status === 404, () => register),
+        Effect.catchAll((e) => Effect.logWarning(`node status: ${e.message}`)),
+      )
     yield* postStatus
     yield* Effect.forkScoped(Effect.repeat(postStatus, Schedule.spaced("10 seconds")))
 

@@ -14,6 +14,8 @@ export interface ImageContent {
   readonly binaries: ReadonlyArray<{ readonly target: string; readonly source: string }>
   /** The image's ENTRYPOINT + CMD, used when the container sets no command. */
   readonly defaultCommand: ReadonlyArray<string>
+  /** The image's USER (uid), used when the pod sets no runAsUser. */
+  readonly defaultUid: number
 }
 
 /** Where the compiled operator appears inside operator-image containers. */
@@ -46,14 +48,15 @@ export const resolveImage = (image: string, operatorBinary: string): ImageConten
   const { repository } = parseImage(image)
   const name = lastSegment(repository)
   if (name === "postgresql" || repository === "postgres" || repository.endsWith("/postgres") || repository === "library/postgres") {
-    return { kind: "postgresql", path: postgresPath, binaries: [], defaultCommand: ["postgres"] }
+    // CloudNativePG's images run as postgres (26); the official ones start as root.
+    return { kind: "postgresql", path: postgresPath, binaries: [], defaultCommand: ["postgres"], defaultUid: repository.includes("cloudnative-pg/") ? 26 : 0 }
   }
   if (name === "tusk") {
-    return { kind: "operator", path: systemPath, binaries: [{ target: operatorBinaryPath, source: operatorBinary }], defaultCommand: [operatorBinaryPath] }
+    return { kind: "operator", path: systemPath, binaries: [{ target: operatorBinaryPath, source: operatorBinary }], defaultCommand: [operatorBinaryPath], defaultUid: 65532 }
   }
-  if (repository === "tusk.dev/client") return { kind: "client", path: postgresPath, binaries: [], defaultCommand: idle }
+  if (repository === "tusk.dev/client") return { kind: "client", path: postgresPath, binaries: [], defaultCommand: idle, defaultUid: 0 }
   if (["busybox", "debian", "ubuntu", "bash", "library/busybox", "library/debian"].includes(repository)) {
-    return { kind: "base", path: systemPath, binaries: [], defaultCommand: idle }
+    return { kind: "base", path: systemPath, binaries: [], defaultCommand: idle, defaultUid: 0 }
   }
   return undefined
 }

@@ -72,6 +72,7 @@ export type Probe = typeof Probe.Type
 
 const SecurityContext = Schema.Struct({
   runAsUser: opt(Num),
+  runAsNonRoot: opt(Schema.Boolean),
   runAsGroup: opt(Num),
   fsGroup: opt(Num),
   supplementalGroups: opt(Schema.Array(Num)),

@@ -181,8 +181,9 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
   }))
   const statusLoop = Effect.forever(Effect.zipRight(Queue.take(changed), writeStatus))
 
-  const uidOf = (c: ContainerSpec, pod: Pod) => c.securityContext?.runAsUser ?? pod.spec.securityContext?.runAsUser ?? 0
-  const gidOf = (c: ContainerSpec, pod: Pod) => c.securityContext?.runAsGroup ?? pod.spec.securityContext?.runAsGroup ?? uidOf(c, pod)
+  const uidOf = (c: ContainerSpec, pod: Pod) => c.securityContext?.runAsUser ?? pod.spec.securityContext?.runAsUser
+  // Without runAsGroup the image's primary group applies; the stand-in images have gid = uid.
+  const gidOf = (c: ContainerSpec, pod: Pod, uid: number) => c.securityContext?.runAsGroup ?? pod.spec.securityContext?.runAsGroup ?? uid
 
   /** Runs one start of a container until it exits; probes run beside it. */
   const runOnce = (c: ContainerSpec, r: ContainerRecord, isInit: boolean) =>
@@ -201,7 +202,14 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
         yield* Effect.sleep("10 seconds")
         return undefined
       }
-      const user = uidOf(c, pod)
+      const user = uidOf(c, pod) ?? image.defaultUid
+      const nonRoot = c.securityContext?.runAsNonRoot ?? pod.spec.securityContext?.runAsNonRoot
+      if (nonRoot === true && user === 0) {
+        r.state = { _tag: "Waiting", reason: "CreateContainerConfigError", message: "container has runAsNonRoot and image will run as root" }
+        yield* notify
+        yield* Effect.sleep("2 seconds")
+        return undefined
+      }
       const envResult = yield* Effect.either(containerEnv(pod, c, rt(), user, image.path))
       if (envResult._tag === "Left") {
         r.state = { _tag: "Waiting", reason: "CreateContainerConfigError", message: String(envResult.left) }
@@ -224,7 +232,7 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
         env: [...vars],
         workingDir: c.workingDir ?? "/",
         uid: user,
-        gid: gidOf(c, pod),
+        gid: gidOf(c, pod, user),
         groups,
         logFile: file,
       })
