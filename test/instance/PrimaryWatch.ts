@@ -10,13 +10,12 @@ export class PrimaryWatch {
   constructor(cluster: TestCluster, everyMs = 100) {
     this.loop = (async () => {
       while (this.running) {
+        // psql, one process per probe: a refused or reset connection is just "not writable".
         const answers = await Promise.all(cluster.names.map(async (n) => {
-          try {
-            const rows = await cluster.once(n, (sql) => sql`select pg_is_in_recovery() as r`, { connect_timeout: 1 })
-            return rows[0]?.["r"] === false ? n : undefined
-          } catch {
-            return undefined
-          }
+          const port = cluster.ports.get(n)!.pg
+          const p = Bun.spawn(["psql", "-X", "-A", "-t", "-c", "select pg_is_in_recovery()", `host=127.0.0.1 port=${port} user=postgres dbname=postgres sslmode=require connect_timeout=1`], { stdout: "pipe", stderr: "ignore" })
+          const out = await new Response(p.stdout).text()
+          return (await p.exited) === 0 && out.trim() === "f" ? n : undefined
         }))
         const primaries = answers.filter((n): n is string => n !== undefined)
         this.samples++

@@ -97,8 +97,11 @@ describe("tusk instance", () => {
     startRun("c-3")
     await streamingFrom("c-2", "c-1")
     await streamingFrom("c-3", "c-1")
-    const status = await cluster.pgStatus("c-2")
-    expect(status.role).toBe("Standby")
+    // Streaming starts before the standby accepts connections; its role follows.
+    const status = await eventually("c-2 a standby", async () => {
+      const st = await cluster.pgStatus("c-2")
+      return st.role === "Standby" ? st : undefined
+    })
     expect(status.walReceiverActive).toBe(true)
     expect(status.walReceiver?.slotName).toBe("_tusk_c_2")
     watch = new PrimaryWatch(cluster)
@@ -216,11 +219,10 @@ describe("tusk instance", () => {
       d.metadata.annotations = { "tusk.dev/fencedInstances": "c-1,c-3" }
     })
     for (const n of ["c-1", "c-3"]) {
-      await eventually(`${n} fenced`, async () => {
+      await eventually(`${n} fenced and not ready`, async () => {
         const st = await cluster.pgStatus(n)
-        return st.role === "Fenced" && !st.postmasterRunning ? true : undefined
+        return st.role === "Fenced" && !st.postmasterRunning && (await cluster.status(n, "/readyz")).status === 503 ? true : undefined
       })
-      expect((await cluster.status(n, "/readyz")).status).toBe(503)
     }
     await cluster.once("c-2", (sql) => sql`insert into t1 select g, 'diverged' from generate_series(1000, 1099) g`)
     expect(await rowCount("c-2", "t1")).toBe(201)

@@ -79,6 +79,8 @@ export const serve = Effect.fn("StatusServer.serve")(function*(manager: Manager)
     Bun.serve({
       hostname: settings.httpHost,
       port: settings.statusPort,
+      // Lets a renewed certificate's server bind before the old one closes: no gap.
+      reusePort: true,
       tls,
       fetch: (request) => run(handle(request))
     })
@@ -92,9 +94,9 @@ export const serve = Effect.fn("StatusServer.serve")(function*(manager: Manager)
     const pair = yield* readPair
     const { pair: old, server } = yield* Ref.get(current)
     if (pair.cert === old.cert && pair.key === old.key) return
-    yield* Effect.promise(() => server.stop(false))
-    const next = yield* Effect.try(() => listen(pair)).pipe(Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(50)))))
+    const next = yield* Effect.try(() => listen(pair))
     yield* Ref.set(current, { pair, server: next })
+    yield* Effect.promise(() => server.stop(false))
     yield* Effect.logInfo("status API certificate renewed")
   })
   yield* renew.pipe(
