@@ -38,9 +38,9 @@ export const volumesDir = (stateDir: string, name: string): string => join(state
 export const cleanupLeftovers = Effect.fn("Agent.cleanupLeftovers")(function* (dir: string) {
   // A sandbox being created right now shows up a moment later: look until it stays quiet.
   for (let quiet = 0; quiet < 3; ) {
-    const holders = [...Sandbox.findHolders(dir).values()]
+    const holders = [...Sandbox.findHolders(dir).keys()]
     quiet = holders.length === 0 ? quiet + 1 : 0
-    for (const pid of holders) yield* Sandbox.destroy(pid)
+    for (const podDir of holders) yield* Sandbox.destroy(podDir)
     if (quiet > 0) yield* Effect.sleep("100 millis")
   }
   rmSync(join(dir, "pods"), { recursive: true, force: true })

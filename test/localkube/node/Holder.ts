@@ -107,10 +107,11 @@ export const holderScript = (plan: HolderPlan): string => {
   }
   lines.push(
     `touch ${q(`/.oldroot${plan.readyFile}`)}`,
-    "umount -l /.oldroot",
-    "rmdir /.oldroot",
-    // PID 1 of the pod: reap orphans until killed.
+    // From here on nothing may end the holder: it is the pod's PID 1.
     "set +e",
+    "umount -l /.oldroot",
+    "rmdir /.oldroot 2>/dev/null",
+    // Reap orphans until killed.
     "trap '' TERM INT HUP",
     "exec </dev/null >/dev/null 2>&1",
     "while :; do sleep 3600 & wait $!; done",

@@ -183,14 +183,25 @@ describe("node agents", () => {
       clientPod(
         "probe",
         // kube-proxy programs the Service a moment after its endpoints turn ready.
-        `for i in $(seq 40); do curl -sf --max-time 1 -o /dev/null http://${svc.spec.clusterIP}/ && break; sleep 0.25; done; set -e; for i in 1 2 3 4 5 6; do curl -sf --max-time 2 http://${svc.spec.clusterIP}/; curl -sf --max-time 2 http://web.${ns}.svc.cluster.local/; curl -sf --max-time 2 http://web/; done`,
+        [
+          `for i in $(seq 40); do curl -sf --max-time 1 -o /dev/null http://${svc.spec.clusterIP}/ && break; sleep 0.25; done`,
+          "set -e",
+          `echo "dns $(curl -sf --max-time 2 http://web.${ns}.svc.cluster.local/)"`,
+          `echo "short $(curl -sf --max-time 2 http://web/)"`,
+          `for i in $(seq 40); do echo "ip $(curl -sf --max-time 2 http://${svc.spec.clusterIP}/)"; sleep 0.1; done`,
+        ].join("\n"),
       ),
     )
     await waitPhase(ns, "probe", "Succeeded")
-    const answers = (await podLog(ns, "probe")).trim().split("\n")
-    expect(answers.length).toBe(18)
-    // Both backends answered, by name and by ClusterIP.
-    expect(new Set(answers)).toEqual(new Set(webPods.map((p) => p.metadata.name)))
+    const answers = (await podLog(ns, "probe")).trim().split("\n").map((l) => l.split(" "))
+    const names = new Set(webPods.map((p) => p.metadata.name))
+    expect(answers.length).toBe(42)
+    for (const [how, who] of answers) {
+      expect(["dns", "short", "ip"].includes(how ?? "")).toBe(true)
+      expect(names.has(who ?? "")).toBe(true)
+    }
+    // The ClusterIP balances over both backends.
+    expect(new Set(answers.filter(([how]) => how === "ip").map(([, who]) => who))).toEqual(names)
   }, 120_000)
 
   test("a Job runs to completion and its pod shows Completed; a failing Job retries with back-off", async () => {

@@ -165,8 +165,11 @@ const findPodDir = (lk: LocalKubeService, n: number, namespace: string, pod: str
 export const crashContainer = (lk: LocalKubeService, n: number, namespace: string, pod: string, container: string): boolean => {
   const dir = findPodDir(lk, n, namespace, pod)
   if (dir === undefined) return false
+  const holder = Sandbox.findHolders(join(dir, "..")).get(dir)
   try {
     const pid = Number(readFileSync(join(dir, "logs", container, "pid"), "utf8"))
+    // Only a process of this pod: the recorded PID may belong to someone else by now.
+    if (holder === undefined || readlinkSync(`/proc/${pid}/ns/pid`) !== readlinkSync(`/proc/${holder}/ns/pid`) || !Sandbox.isRunning(pid)) return false
     process.kill(-pid, "SIGKILL")
     return true
   } catch {

@@ -383,8 +383,13 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
       Effect.tapError((e) => Effect.logInfo(`pod ${pod0.metadata.name}: volumes not ready: ${e.message}`)),
       Effect.retry({ schedule: Schedule.spaced("1 second"), while: () => Ref.get(stopping).pipe(Effect.map((s) => !s)) }),
     )
+    // The kubelet retries a failed sandbox; so do we, each attempt cleaning up after itself.
+    const podIP = rec.podIP
     const info = yield* Effect.uninterruptible(
-      Sandbox.create(dir, { hostname, mounts: setup.mounts, tmpfs: setup.tmpfs }, rec.podIP, node.hostIP, node.inCluster),
+      Sandbox.create(dir, { hostname, mounts: setup.mounts, tmpfs: setup.tmpfs }, podIP, node.hostIP, node.inCluster),
+    ).pipe(
+      Effect.tapError((e) => Effect.logWarning(`pod ${pod0.metadata.name}: ${e.message}`)),
+      Effect.retry({ schedule: Schedule.spaced("2 seconds"), while: () => Ref.get(stopping).pipe(Effect.map((s) => !s)) }),
     )
     holderPid = info.holderPid
     rec.sandboxReady = true
@@ -417,11 +422,10 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
     )
   })
 
+  // Also finds a sandbox whose creation was cut short: holders are found by directory.
   const teardown = Effect.gen(function* () {
-    if (holderPid !== undefined) yield* Sandbox.destroy(holderPid)
-    // A sandbox whose creation was cut short is found by its directory.
-    const stray = Sandbox.findHolders(join(dir, "..")).get(dir)
-    if (stray !== undefined) yield* Sandbox.destroy(stray)
+    yield* Sandbox.destroy(dir)
+    holderPid = undefined
     node.releaseIp(uid)
   })
 

@@ -27,7 +27,7 @@ beforeAll(() => {
 })
 
 afterAll(async () => {
-  for (const pid of Sandbox.findHolders(dir).values()) await Effect.runPromise(Sandbox.destroy(pid))
+  for (const podDir of Sandbox.findHolders(dir).keys()) await Effect.runPromise(Sandbox.destroy(podDir))
   run(["ip", "netns", "del", netns])
   rmSync(dir, { recursive: true, force: true })
 })
@@ -109,7 +109,7 @@ describe("Sandbox", () => {
       Container.start({ holderPid: info.holderPid, argv: ["sleep", "1000"], env: [], workingDir: "/", uid: 0, gid: 0, groups: [], logFile: join(podDir, "z.log") }),
     )
     expect(Sandbox.isRunning(sleeper.pid)).toBe(true)
-    await Effect.runPromise(Sandbox.destroy(info.holderPid))
+    await Effect.runPromise(Sandbox.destroy(podDir))
     const sleepExit = await sleeper.exited
     expect(sleepExit.exitCode).toBe(137)
     expect(Sandbox.isRunning(sleeper.pid)).toBe(false)

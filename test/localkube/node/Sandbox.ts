@@ -111,7 +111,7 @@ export const create = Effect.fn("Sandbox.create")(function* (
   }
   if (holder === undefined || !existsSync(f.ready)) {
     const log = existsSync(f.log) ? readFileSync(f.log, "utf8").slice(-2000) : ""
-    if (holder !== undefined) yield* destroy(holder)
+    yield* destroy(podDir)
     return yield* new SandboxError({ message: `pod sandbox did not start: ${log}` })
   }
   const veth = hostVeth(ip)
@@ -130,14 +130,20 @@ export const create = Effect.fn("Sandbox.create")(function* (
       ],
       "pod interface",
     )
-  }).pipe(Effect.tapError(() => destroy(holder)))
+  }).pipe(Effect.tapError(() => destroy(podDir)))
   const info: SandboxInfo = { holderPid: holder, ip, hostVeth: veth }
   writeFileSync(f.info, JSON.stringify(info))
   return info
 })
 
-/** Kills the holder (and with it every process of the pod) and waits until it is gone. */
-export const destroy = Effect.fn("Sandbox.destroy")(function* (holderPid: number) {
+/**
+ * Kills the pod's holder (and with it every process of the pod) and waits until it is
+ * gone. The holder is looked up by its pod directory, never by a remembered PID, which
+ * the kernel may have given to another process since.
+ */
+export const destroy = Effect.fn("Sandbox.destroy")(function* (podDir: string) {
+  const holderPid = findHolders(join(podDir, "..")).get(podDir)
+  if (holderPid === undefined) return
   try {
     process.kill(holderPid, "SIGKILL")
   } catch {
