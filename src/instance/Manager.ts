@@ -147,8 +147,13 @@ export const start = Effect.fn("Instance.start")(function*() {
   const demoteData = (view: ClusterView, from: string) =>
     // An interrupted pg_rewind can leave the data unusable: let it finish.
     Effect.uninterruptible(Rewind.rewindFrom(view, from)).pipe(
-      Effect.catchTag("RewindImpossible", (e) =>
-        Effect.logWarning("pg_rewind impossible; re-cloning", e.message).pipe(Effect.zipRight(Clone.cloneFrom(view, from))))
+      Effect.catchTags({
+        RewindImpossible: (e) =>
+          Effect.logWarning("pg_rewind impossible; re-cloning", e.message).pipe(Effect.zipRight(Clone.cloneFrom(view, from))),
+        // E.g. the -rw Service does not point at the new primary yet: try again shortly.
+        RewindSourceUnavailable: (e) =>
+          Effect.logInfo("new primary not reachable yet", e.message).pipe(Effect.zipRight(Effect.sleep("1 second")))
+      })
     )
 
   const execute = (action: Action, view: ClusterView, probed: Probed | undefined): Effect.Effect<void, unknown, InstanceSettings | SpecSource> =>
