@@ -47,10 +47,10 @@ describe("podSummary", () => {
 
 describe("cluster progress", () => {
   test("the line names phase, ready instances, primary and pods", () => {
-    expect(Progress.clusterLine(cluster(undefined), [])).toBe("no phase yet, ready 0/3; pods: no pods")
+    expect(Progress.clusterLine(cluster(undefined), [])).toBe("no phase yet, ready 0/3; pods: none")
     const c = cluster({ phase: "Creating a new replica", readyInstances: 1, currentPrimary: "mycluster-1" })
-    expect(Progress.clusterLine(c, [running("mycluster-1", true)])).toBe(
-      'phase "Creating a new replica", ready 1/3, primary mycluster-1; pods: mycluster-1 Running 1/1',
+    expect(Progress.clusterLine(c, [running("mycluster-1", true), pod("mycluster-1-initdb-x", { phase: "Succeeded" })])).toBe(
+      'phase "Creating a new replica", ready 1/3, primary mycluster-1; pods: mycluster-1 Running 1/1, 1 completed',
     )
   })
 

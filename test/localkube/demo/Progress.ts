@@ -118,7 +118,10 @@ export const clusterLine = (cluster: Cluster | undefined, pods: ReadonlyArray<Po
   const phase = status?.phase === undefined ? "no phase yet" : `phase "${status.phase}"`
   const ready = `ready ${status?.readyInstances ?? 0}/${cluster?.spec.instances ?? "?"}`
   const primary = status?.currentPrimary === undefined ? "" : `, primary ${status.currentPrimary}`
-  const podList = pods.length === 0 ? "no pods" : pods.map(podSummary).join(", ")
+  // Finished Job pods only count: the line stays short as the cluster grows.
+  const live = pods.filter((p) => p.status?.phase !== "Succeeded")
+  const done = pods.length - live.length
+  const podList = [...live.map(podSummary), ...(done > 0 ? [`${done} completed`] : [])].join(", ") || "none"
   return `${phase}, ${ready}${primary}; pods: ${podList}`
 }
 
