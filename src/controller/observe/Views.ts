@@ -18,6 +18,7 @@ const Meta = Schema.Struct({
 const Condition = Schema.Struct({
   type: Schema.String,
   status: Schema.String,
+  lastTransitionTime: Schema.optional(Schema.String),
   reason: Schema.optional(Schema.String),
   message: Schema.optional(Schema.String),
 })
@@ -85,17 +86,22 @@ const waitingReason = (view: typeof PodView.Type): string | undefined => {
 }
 
 export const podObservation = (object: Unstructured): Option.Option<PodObservation> =>
-  Option.map(decode(PodView)(object), (view) => ({
+  Option.map(decode(PodView)(object), (view) => {
+    const readyCondition = view.status?.conditions?.find((c) => c.type === "Ready")
+    const ready = readyCondition?.status === "True"
+    return {
     name: view.metadata.name,
     phase: view.status?.phase ?? "Pending",
-    ready: view.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+    ready,
+    unreadySince: view.metadata.deletionTimestamp ?? (ready ? undefined : readyCondition?.lastTransitionTime),
     deleting: view.metadata.deletionTimestamp !== undefined,
     nodeName: view.spec?.nodeName,
     roleLabel: view.metadata.labels?.[labels.instanceRole],
     waitingReason: waitingReason(view),
     image: view.status?.containerStatuses?.find((c) => c.name === "postgres")?.image,
     ip: view.status?.podIP,
-  }))
+    }
+  })
 
 export const pvcObservation = (object: Unstructured): Option.Option<ObservedPvc & { readonly serial: number | undefined }> =>
   Option.map(decode(PvcView)(object), (view) => {

@@ -38,6 +38,8 @@ export interface ObservedPod {
   /** Why it is not running, e.g. "Unschedulable: 0/3 nodes are available..." or "ImagePullBackOff". */
   readonly waitingReason: string | undefined
   readonly image: string | undefined
+  /** Since when the pod is not Ready (its Ready condition's last transition), or being deleted. */
+  readonly unreadySince: string | undefined
 }
 
 /** The answer of an instance's status API, or why there is none. */

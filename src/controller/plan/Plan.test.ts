@@ -35,6 +35,7 @@ const pod = (serial: number, ready = true, role?: string, extra: Partial<Observe
   roleLabel: role,
   waitingReason: undefined,
   image: undefined,
+  unreadySince: undefined,
   ...extra,
 })
 const job = (serial: number, kind: "initdb" | "join", state: ObservedJob["state"]): ObservedJob => ({
@@ -160,7 +161,7 @@ describe("plan", () => {
   })
 
   test("role labels follow currentPrimary", () => {
-    const p = plan(observed(cluster(3, { ...primaryIs1, currentPrimary: "pg-2" }), healthy3))
+    const p = plan(observed(cluster(3, { ...primaryIs1, currentPrimary: "pg-2", targetPrimary: "pg-2" }), healthy3))
     expect(tags(p.actions)).toEqual(["SetRoleLabel(pg-1=replica)", "SetRoleLabel(pg-2=primary)"])
   })
 
@@ -171,6 +172,92 @@ describe("plan", () => {
     expect(p.states.get("pg-1")?._tag).toBe("Failed")
     expect(p.status.phaseReason).toContain("ImagePullBackOff")
     expect(p.status.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "False" })
+  })
+})
+
+const standbyAt = (received: string, replayed = received) =>
+  ({ _tag: "Reported", status: { isPrimary: false, fenced: false, receivedLsn: received, replayedLsn: replayed } as PgStatus }) as const
+
+const replicas = [
+  instance(2, { pvc: pvc(2), pod: pod(2, true, "replica", { nodeName: "node-2" }), status: standbyAt("0/3000000") }),
+  instance(3, { pvc: pvc(3), pod: pod(3, true, "replica", { nodeName: "node-3" }), status: standbyAt("0/5000000", "0/4000000") }),
+]
+const withNodes = (o: Observed, unschedulable: ReadonlyArray<string> = []): Observed => ({
+  ...o,
+  nodes: new Map(["node-1", "node-2", "node-3"].map((n) => [n, { name: n, ready: true, schedulable: !unschedulable.includes(n) }])),
+})
+
+describe("failover", () => {
+  test("a deleted primary pod: the most advanced replica becomes the target at once", () => {
+    const p = plan(observed(cluster(3, primaryIs1), [
+      instance(1, { pvc: pvc(1), pod: pod(1, true, "primary", { deleting: true, unreadySince: now.toISOString() }) }),
+      ...replicas,
+    ]))
+    expect(p.status).toMatchObject({ targetPrimary: "pg-3", currentPrimary: "pg-1", phase: Phase.failingOver })
+    expect(p.status.phaseReason).toContain("pg-1's pod is being deleted")
+    expect(p.actions.filter((a) => a._tag === "CreatePvc")).toEqual([])
+  })
+
+  test("a lost primary PVC fails over too, and no replica is added until the new primary leads", () => {
+    const p = plan(observed(cluster(3, primaryIs1), [instance(1, { pvc: pvc(1, true, { deleting: true }), pod: pod(1, true, "primary") }), ...replicas]))
+    expect(p.status.targetPrimary).toBe("pg-3")
+    expect(tags(p.actions)).toEqual(["DeletePod(pg-1)"])
+  })
+
+  test("while the target takes over, the old primary is labelled unhealthy", () => {
+    const p = plan(observed(cluster(3, { ...primaryIs1, targetPrimary: "pg-3", phase: Phase.failingOver }), [
+      instance(1, { pvc: pvc(1), pod: pod(1, false, "primary") }),
+      ...replicas,
+    ]))
+    expect(tags(p.actions)).toContain("SetRoleLabel(pg-1=unhealthy)")
+    expect(p.status.phase).toBe(Phase.failingOver)
+    expect(p.actions.some((a) => a._tag === "SetRoleLabel" && a.role === "primary")).toBe(false)
+  })
+
+  test("once the target reports itself primary the labels follow", () => {
+    const p = plan(observed(cluster(3, { ...primaryIs1, currentPrimary: "pg-3", targetPrimary: "pg-3" }), [
+      instance(1, { pvc: pvc(1), pod: pod(1, false, "unhealthy") }),
+      instance(2, { pvc: pvc(2), pod: pod(2, true, "replica"), status: standbyAt("0/3000000") }),
+      instance(3, { pvc: pvc(3), pod: pod(3, true, "replica"), status: primaryStatus }),
+    ]))
+    expect(tags(p.actions)).toEqual(["SetRoleLabel(pg-1=replica)", "SetRoleLabel(pg-3=primary)"])
+  })
+
+  test("failoverDelay holds the failover back", () => {
+    const c = Schema.decodeUnknownSync(Cluster)({
+      ...cluster(3, primaryIs1),
+      spec: { instances: 3, storage: { size: "1Gi" }, failoverDelay: 30 },
+    })
+    const down = [instance(1, { pvc: pvc(1), pod: pod(1, false, "primary", { unreadySince: new Date(now.getTime() - 10_000).toISOString() }) }), ...replicas]
+    const early = plan(observed(c, down))
+    expect(early.status.targetPrimary).toBe("pg-1")
+    expect(early.status.phaseReason).toContain("failing over in 20s")
+  })
+
+  test("a fenced primary is never failed over", () => {
+    const c = cluster(3, primaryIs1, { "tusk.dev/fencedInstances": "pg-1" })
+    const p = plan(observed(c, [instance(1, { pvc: pvc(1), pod: pod(1, false, "primary") }), ...replicas]))
+    expect(p.status.targetPrimary).toBe("pg-1")
+  })
+
+  test("with synchronous replication required, no promotion when too many standbys are missing", () => {
+    const sync = (number: number) =>
+      Schema.decodeUnknownSync(Cluster)({
+        ...cluster(3, { ...primaryIs1, instanceNames: ["pg-1", "pg-2", "pg-3"] }),
+        spec: { instances: 3, storage: { size: "1Gi" }, postgresql: { synchronous: { method: "any", number } } },
+      })
+    const lostOne = [instance(1, { pvc: pvc(1, true, { deleting: true }) }), replicas[1]!, instance(2, { pvc: pvc(2), pod: pod(2, false, "replica") })]
+    expect(plan(observed(sync(1), lostOne)).status.targetPrimary).toBe("pg-1")
+    expect(plan(observed(sync(1), lostOne)).status.phaseReason).toContain("without losing acknowledged writes")
+    const allThere = [instance(1, { pvc: pvc(1, true, { deleting: true }) }), ...replicas]
+    expect(plan(observed(sync(1), allThere)).status.targetPrimary).toBe("pg-3")
+  })
+
+  test("a primary on a cordoned node is switched over to a replica on a schedulable node", () => {
+    const running = [instance(1, { pvc: pvc(1), pod: pod(1, true, "primary", { nodeName: "node-1" }), status: primaryStatus }), ...replicas]
+    const p = plan(withNodes(observed(cluster(3, primaryIs1), running), ["node-1", "node-3"]))
+    expect(p.status).toMatchObject({ targetPrimary: "pg-2", phase: Phase.switchover })
+    expect(plan(withNodes(observed(cluster(3, primaryIs1), running))).status.targetPrimary).toBe("pg-1")
   })
 })
 

@@ -8,6 +8,7 @@ import type { ClusterStatus } from "../../api/Cluster.ts"
 import type { Condition } from "../../api/Kubernetes.ts"
 import { annotations, instanceName, type InstanceRole } from "../../api/Naming.ts"
 import { Action } from "./Action.ts"
+import { primaryFailure, promotionCandidates, safeToPromote } from "./Failover.ts"
 import { InstanceState, instanceState } from "./InstanceState.ts"
 import type { Observed, ObservedInstance } from "./Observed.ts"
 import { Phase } from "./Phase.ts"
@@ -90,6 +91,42 @@ export const plan = (observed: Observed): Plan => {
     for (const j of i.jobs) actions.push(Action.DeleteJob({ name: j.name, reason: "its instance is gone" }))
   }
 
+  // Failover and switchover: the only place that moves targetPrimary away from the primary.
+  let handover: "failover" | "switchover" | undefined
+  if (currentPrimary !== undefined && targetPrimary === currentPrimary) {
+    const lookup = (n: string) => states.get(n)
+    const failure = primaryFailure(observed, currentPrimary, lookup)
+    const primaryNode = observed.instances.find((i) => i.name === currentPrimary)?.pod?.nodeName
+    const draining = failure === undefined && primaryNode !== undefined && observed.nodes.get(primaryNode)?.schedulable === false
+    const onSchedulableNode = (i: ObservedInstance) =>
+      i.pod?.nodeName !== undefined && observed.nodes.get(i.pod.nodeName)?.schedulable !== false
+    if (failure !== undefined) {
+      const waited = now.getTime() - failure.since.getTime()
+      const delay = cluster.spec.failoverDelay * 1000
+      const candidates = promotionCandidates(observed, currentPrimary, lookup)
+      const standbys = (previous.instanceNames ?? []).filter((n) => n !== currentPrimary)
+      phase = Phase.failingOver
+      if (waited < delay) {
+        phaseReason = `${failure.reason}; failing over in ${Math.ceil((delay - waited) / 1000)}s`
+      } else if (safeToPromote(cluster, standbys, candidates)) {
+        targetPrimary = candidates[0]!.name
+        phaseReason = `${failure.reason}; promoting ${targetPrimary}`
+      } else {
+        phaseReason = `${failure.reason}; no replica can take over without losing acknowledged writes`
+      }
+      handover = "failover"
+    } else if (draining) {
+      const candidate = promotionCandidates(observed, currentPrimary, lookup, onSchedulableNode)[0]
+      if (candidate !== undefined) {
+        targetPrimary = candidate.name
+        phaseReason = `node ${primaryNode} is not schedulable; switching over to ${targetPrimary}`
+        handover = "switchover"
+      }
+    }
+  } else if (currentPrimary !== undefined && targetPrimary !== undefined && targetPrimary !== currentPrimary) {
+    handover = previous.phase === Phase.failingOver ? "failover" : "switchover"
+  }
+
   const everCreated = latest > 0 || observed.instances.length > 0
   if (!everCreated) {
     // Bootstrap: the first instance runs initdb and will be the primary.
@@ -116,7 +153,9 @@ export const plan = (observed: Observed): Plan => {
           }
         }
       }
-      const role: InstanceRole = i.name === currentPrimary ? "primary" : "replica"
+      // During a hand-over the old primary is labelled unhealthy: it leaves -rw and -ro at once.
+      const role: InstanceRole =
+        i.name !== currentPrimary ? "replica" : targetPrimary === currentPrimary ? "primary" : "unhealthy"
       if (pvc.ready && i.pod === undefined) actions.push(Action.CreatePod({ serial: i.serial, role }))
       if (i.pod !== undefined && !i.pod.deleting && i.pod.roleLabel !== role) {
         actions.push(Action.SetRoleLabel({ podName: i.pod.name, role }))
@@ -131,6 +170,9 @@ export const plan = (observed: Observed): Plan => {
 
     if (currentPrimary === undefined) {
       phase = Phase.settingUpPrimary
+    } else if (handover !== undefined) {
+      phase = handover === "failover" ? Phase.failingOver : Phase.switchover
+      if (phaseReason === "") phaseReason = `${currentPrimary} hands over to ${targetPrimary}`
     } else if (active.length < wanted) {
       phase = Phase.creatingReplica
       // One new replica at a time, and only from a healthy cluster.

@@ -70,7 +70,7 @@ const restricted: V1SecurityContext = {
 
 const env = (cluster: Cluster): Array<V1EnvVar> => [
   { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-  { name: "NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+  { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
   { name: "CLUSTER_NAME", value: cluster.metadata.name },
   { name: "PGDATA", value: podPaths.pgdata },
   { name: "PGHOST", value: podPaths.sockets },
