@@ -52,6 +52,8 @@ export const make = Effect.fn("LeaderElection.make")(function* (options: Options
   // The lease as we last wrote it: while leading, renew it directly (one PUT, no GET);
   // a Conflict means someone else wrote it, and the next attempt reads it again.
   let written: Lease.Lease | undefined
+  // When the lease held by another expires by our observation: the next attempt is made then.
+  let expiresAt: number | undefined
   const log = Effect.annotateLogs({ lease: `${options.namespace}/${options.name}`, identity: options.identity })
 
   const renewWritten = (lease: Lease.Lease) =>
@@ -95,6 +97,7 @@ export const make = Effect.fn("LeaderElection.make")(function* (options: Options
     if (observed === undefined || Lease.changed(observed.spec, lease.spec)) observed = { spec: lease.spec, at: now }
     const decision = Lease.decide(options.identity, seconds, lease.spec, observed, now)
     if (decision._tag === "Wait") {
+      expiresAt = decision.expiresAt
       yield* Ref.set(holder, Option.some(decision.holder))
       return false
     }
@@ -104,7 +107,13 @@ export const make = Effect.fn("LeaderElection.make")(function* (options: Options
     return true
   })
 
-  const sleepRetry = Effect.suspend(() => Effect.sleep(Backoff.spread(retryPeriod, 0.1)))
+  // Every retryPeriod (jittered), or right after the observed expiry when that comes sooner.
+  const sleepRetry = Effect.suspend(() => {
+    const regular = Duration.toMillis(Backoff.spread(retryPeriod, 0.1))
+    const untilExpiry = expiresAt === undefined ? regular : Math.max(0, expiresAt - Date.now()) + 50
+    expiresAt = undefined
+    return Effect.sleep(Duration.millis(Math.min(regular, untilExpiry)))
+  })
 
   const acquire = Effect.gen(function* () {
     yield* Effect.logInfo("waiting for leadership")

@@ -14,7 +14,7 @@ describe("Lease.decide", () => {
   test("a lease held by another waits until it went unrenewed for its duration, by our clock", () => {
     const spec = held("b")
     const observed = { spec, at: t0 + 5_000 } // we saw it late: our clock counts from then
-    expect(Lease.decide("a", 15, spec, observed, t0 + 19_999)._tag).toBe("Wait")
+    expect(Lease.decide("a", 15, spec, observed, t0 + 19_999)).toEqual({ _tag: "Wait", holder: "b", expiresAt: t0 + 20_000 })
     const take = Lease.decide("a", 15, spec, observed, t0 + 20_001)
     expect(take).toEqual({
       _tag: "Take",

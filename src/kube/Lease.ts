@@ -44,7 +44,7 @@ export interface Observation {
 /** Outcome of one look at the lease. */
 export type Decision =
   | { readonly _tag: "Take"; readonly spec: LeaseSpec }
-  | { readonly _tag: "Wait"; readonly holder: string }
+  | { readonly _tag: "Wait"; readonly holder: string; readonly expiresAt: number }
 
 /**
  * Decide on the current lease. Expiry is judged by how long the record has gone unchanged
@@ -59,7 +59,9 @@ export const decide = (
 ): Decision => {
   const holder = current.holderIdentity ?? ""
   const duration = (current.leaseDurationSeconds ?? leaseDurationSeconds) * 1000
-  if (holder !== "" && holder !== identity && observed.at + duration > now) return { _tag: "Wait", holder }
+  if (holder !== "" && holder !== identity && observed.at + duration > now) {
+    return { _tag: "Wait", holder, expiresAt: observed.at + duration }
+  }
   const mine = holder === identity
   return {
     _tag: "Take",
