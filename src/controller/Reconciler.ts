@@ -17,6 +17,7 @@ import { type Caches, ensureClusterObjects } from "./act/ClusterObjects.ts"
 import * as Kinds from "./Kinds.ts"
 import { observe } from "./observe/Observe.ts"
 import type { Action } from "./plan/Action.ts"
+import { Phase } from "./plan/Phase.ts"
 import { plan } from "./plan/Plan.ts"
 import type { ImageSettings } from "./specs/Instances.ts"
 
@@ -81,6 +82,12 @@ export const setup: Setup = ({ namespace, workers }) =>
       nodes: yield* Informer.make(Kinds.nodes, {}),
       podMonitors: (yield* serves("monitoring.coreos.com/v1")) ? yield* owned(Kinds.podMonitors) : undefined,
     }
+    // Which clusters have instances on which node, so that a cordon or a dead node wakes them.
+    const clustersOnNode = new Map<string, Set<string>>()
+    const remember = (key: string, nodes: ReadonlyArray<string>) => {
+      for (const set of clustersOnNode.values()) set.delete(key)
+      for (const node of nodes) clustersOnNode.set(node, (clustersOnNode.get(node) ?? new Set()).add(key))
+    }
     const recorder = yield* EventRecorder.EventRecorder
     const client = yield* KubeClient.KubeClient
     const byCluster = Controller.labelKey(labels.cluster)
@@ -95,8 +102,18 @@ export const setup: Setup = ({ namespace, workers }) =>
         const pki = yield* ensureClusterObjects(caches, cluster, now)
         const observed = yield* observe(caches, cluster, { defaultImage: images.defaultImage, now })
         const decided = plan(observed)
+        remember(request.key, observed.instances.flatMap((i) => (i.pod?.nodeName === undefined ? [] : [i.pod.nodeName])))
         // Status first: a new serial or target primary is recorded before anything acts on it.
         yield* writeStatus(cluster, { ...decided.status, certificates: { expirations: pki.expirations } })
+        const target = decided.status.targetPrimary
+        if (cluster.status?.targetPrimary !== undefined && target !== cluster.status.targetPrimary) {
+          yield* recorder.record(Kinds.clusters, cluster, {
+            type: decided.status.phase === Phase.failingOver ? "Warning" : "Normal",
+            reason: decided.status.phase === Phase.failingOver ? "FailingOver" : "SwitchingOver",
+            action: "SetTargetPrimary",
+            note: decided.status.phaseReason ?? `new target primary ${target}`,
+          })
+        }
         for (const action of decided.actions) {
           yield* act(cluster, images, action)
           const event = eventOf(action)
@@ -108,7 +125,10 @@ export const setup: Setup = ({ namespace, workers }) =>
     const controller: Controller.Controller = {
       name: "cluster",
       primary: clusters,
-      watches: children.map((informer) => ({ informer, toKeys: byCluster })),
+      watches: [
+        ...children.map((informer) => ({ informer, toKeys: byCluster })),
+        { informer: caches.nodes, toKeys: (node: KubeObject) => [...(clustersOnNode.get(node.metadata.name ?? "") ?? [])] },
+      ],
       workers,
       reconcile,
       filter: clusterChanged,
