@@ -10,6 +10,7 @@ import { Deferred, Effect, Fiber, Queue, Ref, Schedule, Schema } from "effect"
 import * as Layout from "../layout.ts"
 import * as Container from "./Container.ts"
 import { fieldValue, resourceValue, type PodRuntime } from "./Downward.ts"
+import * as Events from "./Events.ts"
 import { imageAccounts, resolveImage } from "./Images.ts"
 import { KubeClient, type KubeError } from "./Kube.ts"
 import { Pod as PodSchema, type Container as ContainerSpec, type Pod, type Probe as ProbeSpec } from "./Objects.ts"
@@ -167,6 +168,9 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
   const finished = yield* Deferred.make<void>()
   let holderPid: number | undefined
 
+  const event = (type: "Normal" | "Warning", reason: string, message: string, container?: string) =>
+    Effect.flatMap(Ref.get(podRef), (pod) => Events.record(kube, pod, node.nodeName, type, reason, message, container))
+
   const rt = (): PodRuntime => ({ podIP: rec.podIP ?? "", hostIP: node.hostIP, nodeCpu: node.nodeCpu, nodeMemoryBytes: node.nodeMemoryBytes })
 
   // Status writer: one PATCH per burst of changes, never two at once (a stale one
@@ -196,6 +200,7 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
         const why = absent === undefined ? "not found" : `${absent.source} does not exist (build it first)`
         r.state = { _tag: "Waiting", reason: "ErrImagePull", message: `failed to pull image "${c.image}": ${why}` }
         yield* notify
+        yield* event("Warning", "Failed", `Failed to pull image "${c.image}": ${why}`, c.name)
         yield* Effect.sleep("2 seconds")
         r.state = { _tag: "Waiting", reason: "ImagePullBackOff", message: `Back-off pulling image "${c.image}"` }
         yield* notify
@@ -237,6 +242,7 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
         logFile: file,
       })
       running.set(c.name, proc)
+      yield* event("Normal", "Started", `Started container ${c.name}`, c.name)
       writeFileSync(join(dir, "logs", c.name, "pid"), String(proc.pid))
       r.containerID = `localkube://${uid}/${c.name}/${r.restartCount}`
       r.state = { _tag: "Running", startedAt }
@@ -277,6 +283,7 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
               fails++
               oks = 0
             }
+            if (!ok) yield* event("Warning", "Unhealthy", `Probe failed for container ${c.name}`, c.name)
             const verdict = ok ? (oks >= (p.successThreshold ?? 1) ? true : undefined) : fails >= (p.failureThreshold ?? 3) ? false : undefined
             if (verdict !== undefined && !(yield* onResult(verdict))) return
             yield* Effect.sleep(`${p.periodSeconds ?? 10} seconds`)
@@ -284,6 +291,7 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
         })
       const killForRestart = Effect.gen(function* () {
         const pod = yield* Ref.get(podRef)
+        yield* event("Normal", "Killing", `Container ${c.name} failed a probe, will be restarted`, c.name)
         yield* killContainer(proc, pod.spec.terminationGracePeriodSeconds ?? 30)
       })
       if (c.startupProbe !== undefined) {
@@ -352,6 +360,7 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
         if (delay > 0) {
           r.state = { _tag: "Waiting", reason: "CrashLoopBackOff", message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${c.name} pod=${initial.metadata.name}` }
           yield* notify
+          yield* event("Warning", "BackOff", "Back-off restarting failed container", c.name)
           yield* Effect.sleep(`${delay} millis`)
         }
       }
@@ -380,7 +389,9 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
       { source: join(dir, "passwd"), target: "/etc/passwd" },
       { source: join(dir, "group"), target: "/etc/group" },
     ]).pipe(
-      Effect.tapError((e) => Effect.logInfo(`pod ${pod0.metadata.name}: volumes not ready: ${e.message}`)),
+      Effect.tapError((e) =>
+        Effect.zipRight(Effect.logInfo(`pod ${pod0.metadata.name}: volumes not ready: ${e.message}`), event("Warning", "FailedMount", e.message)),
+      ),
       Effect.retry({ schedule: Schedule.spaced("1 second"), while: () => Ref.get(stopping).pipe(Effect.map((s) => !s)) }),
     )
     // The kubelet retries a failed sandbox; so do we, each attempt cleaning up after itself.
@@ -447,6 +458,7 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
   const terminate = (graceSeconds: number, deleteObject: boolean) =>
     Effect.gen(function* () {
       yield* Ref.set(stopping, true)
+      for (const name of running.keys()) yield* event("Normal", "Killing", `Stopping container ${name}`, name)
       yield* Effect.forEach([...running.values()], (p) => killContainer(p, graceSeconds), { concurrency: "unbounded", discard: true })
       yield* Fiber.interrupt(fiber)
       yield* teardown
