@@ -151,8 +151,9 @@ if (!inside) {
   process.exit(r.exitCode)
 } else {
   const lk = await localKube()
-  const [bin] = await Promise.all([compile(entries.observer), installClusterCrd(lk)])
+  const bin = await compile(entries.observer)
   try {
+    await installClusterCrd(lk)
     const nsLatency = await namespace(lk, "bench-latency")
     await applyClusters(lk, nsLatency, 10)
     const layer = await adminLayer(lk)

@@ -27,7 +27,10 @@ if (insideOrRerun(import.meta.path, 120_000 + steadySeconds * 1000)) {
 
   beforeAll(async () => {
     lk = await kube()
-    ;[main, observer] = await Promise.all([compile(entries.main), compile(entries.observer), installClusterCrd(lk)])
+    // Compiled first, so afterAll removes them even when the CRD step fails.
+    main = await compile(entries.main)
+    observer = await compile(entries.observer)
+    await installClusterCrd(lk)
   }, 300_000)
 
   afterAll(async () => {
