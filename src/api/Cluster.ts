@@ -340,6 +340,11 @@ export const ClusterStatus = Schema.Struct({
   currentPrimaryTimestamp: optional(Schema.String),
   targetPrimary: optional(Schema.String),
   targetPrimaryTimestamp: optional(Schema.String),
+  /**
+   * The former primary the operator has seen stopped during a hand-over. The target
+   * promotes only once this names the instance it takes over from.
+   */
+  formerPrimaryStopped: optional(Schema.String),
   timelineID: optional(Schema.Int),
   systemID: optional(Schema.String),
   latestGeneratedNode: optional(Schema.Int),

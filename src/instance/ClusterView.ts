@@ -65,6 +65,7 @@ export const ClusterView = Schema.Struct({
   status: Schema.optional(Schema.Struct({
     currentPrimary: Schema.optional(Schema.String),
     targetPrimary: Schema.optional(Schema.String),
+    formerPrimaryStopped: Schema.optional(Schema.String),
     instanceNames: Schema.optional(Schema.Array(Schema.String))
   }))
 })

@@ -18,7 +18,13 @@ export interface ClusterDoc {
     monitoring?: { customQueriesConfigMap?: Array<{ name: string; key: string }> }
     [key: string]: unknown
   }
-  status: { targetPrimary?: string; currentPrimary?: string; instanceNames?: Array<string>; [key: string]: unknown }
+  status: {
+    targetPrimary?: string
+    currentPrimary?: string
+    formerPrimaryStopped?: string
+    instanceNames?: Array<string>
+    [key: string]: unknown
+  }
 }
 
 export const postgresUid = 101
@@ -95,6 +101,9 @@ export class TestCluster {
   readonly names: ReadonlyArray<string>
   readonly ports: ReadonlyMap<string, InstancePorts>
   readonly procs: Array<Proc> = []
+  /** Plays the operator's part in a hand-over: confirms the former primary stopped. */
+  private readonly confirmer = setInterval(() => void this.confirmFormerPrimaryStopped(), 100)
+  private confirming = false
 
   constructor(readonly instances = 3, spec: object = s2Spec) {
     this.dir = mkdtempSync(`${tmpdir()}/tusk-instance-`)
@@ -279,7 +288,30 @@ export class TestCluster {
   }
 
   /** Stop everything this cluster started and remove its directory. */
+  /**
+   * As the operator does: once the primary being replaced no longer runs PostgreSQL (or no
+   * longer answers), record it in `status.formerPrimaryStopped` so the target may promote.
+   */
+  private async confirmFormerPrimaryStopped() {
+    if (this.confirming) return
+    this.confirming = true
+    try {
+      const { targetPrimary: target, currentPrimary: current, formerPrimaryStopped } = this.readCluster().status
+      if (target === undefined || current === undefined || target === current || formerPrimaryStopped === current) return
+      const running = await Promise.race([
+        this.pgStatus(current).then((s) => s.postmasterRunning, () => false),
+        Bun.sleep(1_000).then(() => false),
+      ])
+      if (!running) this.updateCluster((d) => void (d.status.formerPrimaryStopped = current))
+    } catch {
+      // The file is being rewritten: look again on the next tick.
+    } finally {
+      this.confirming = false
+    }
+  }
+
   async destroy() {
+    clearInterval(this.confirmer)
     for (const p of this.procs) if (p.proc.exitCode === null) p.proc.kill("SIGTERM")
     await Promise.race([Promise.all(this.procs.map((p) => p.exited)), Bun.sleep(40_000)])
     for (const p of this.procs) if (p.proc.exitCode === null) p.proc.kill("SIGKILL")
