@@ -7,6 +7,7 @@
  * writable primaries.
  */
 import type { Cluster } from "../../api/Cluster.ts"
+import { unreachableStoppedAfterMs } from "../../api/Fencing.ts"
 import { lsnToBigInt } from "../../instance/status/PgStatus.ts"
 import type { InstanceState } from "./InstanceState.ts"
 import type { Observed, ObservedInstance } from "./Observed.ts"
@@ -79,4 +80,19 @@ export const safeToPromote = (
   const present = new Set(candidates.map((c) => c.name))
   const missing = standbys.filter((s) => !present.has(s)).length
   return candidates.length > 0 && missing < required
+}
+
+/**
+ * Whether the primary being replaced can no longer accept writes: its pod is gone or not
+ * running, it reports PostgreSQL stopped or running as a standby, or it has not answered
+ * for longer than an isolated primary takes to stop itself.
+ */
+export const formerPrimaryStopped = (observed: Observed, former: string, handoverSince: Date | undefined): boolean => {
+  const instance = observed.instances.find((i) => i.name === former)
+  const pod = instance?.pod
+  if (instance === undefined || pod === undefined || pod.phase !== "Running") return true
+  const status = instance.status
+  if (status?._tag === "Reported") return !status.status.postmasterRunning || !status.status.isPrimary
+  const since = handoverSince?.getTime() ?? observed.now.getTime()
+  return observed.now.getTime() - since >= unreachableStoppedAfterMs
 }

@@ -44,7 +44,7 @@ const job = (serial: number, kind: "initdb" | "join", state: ObservedJob["state"
   state,
   message: undefined,
 })
-const primaryStatus = { _tag: "Reported", status: { isPrimary: true, timeline: 1, systemId: "7" } as PgStatus } as const
+const primaryStatus = { _tag: "Reported", status: { isPrimary: true, postmasterRunning: true, timeline: 1, systemId: "7" } as PgStatus } as const
 
 const instance = (serial: number, parts: Partial<ObservedInstance>): ObservedInstance => ({
   serial,
@@ -221,6 +221,22 @@ describe("failover", () => {
       instance(3, { pvc: pvc(3), pod: pod(3, true, "replica"), status: primaryStatus }),
     ]))
     expect(tags(p.actions)).toEqual(["SetRoleLabel(pg-1=replica)", "SetRoleLabel(pg-3=primary)"])
+  })
+
+  test("the target may promote only once the former primary is seen stopped", () => {
+    const handingOver = { ...primaryIs1, targetPrimary: "pg-3", targetPrimaryTimestamp: new Date(now.getTime() - 1_000).toISOString() }
+    const oldPrimary = (status: ObservedInstance["status"]) => instance(1, { pvc: pvc(1), pod: pod(1, true, "unhealthy"), status })
+    const stillPrimary = plan(observed(cluster(3, handingOver), [oldPrimary(primaryStatus), ...replicas]))
+    expect(stillPrimary.status.formerPrimaryStopped).toBeUndefined()
+    expect(stillPrimary.requeueAfterMs).toBe(250)
+    const stopped = { _tag: "Reported", status: { isPrimary: false, postmasterRunning: false } as PgStatus } as const
+    expect(plan(observed(cluster(3, handingOver), [oldPrimary(stopped), ...replicas])).status.formerPrimaryStopped).toBe("pg-1")
+    const podGone = plan(observed(cluster(3, handingOver), [instance(1, { pvc: pvc(1) }), ...replicas]))
+    expect(podGone.status.formerPrimaryStopped).toBe("pg-1")
+    const silent = { _tag: "Unreachable", error: "timed out" } as const
+    expect(plan(observed(cluster(3, handingOver), [oldPrimary(silent), ...replicas])).status.formerPrimaryStopped).toBeUndefined()
+    const longSilent = { ...handingOver, targetPrimaryTimestamp: new Date(now.getTime() - 11_000).toISOString() }
+    expect(plan(observed(cluster(3, longSilent), [oldPrimary(silent), ...replicas])).status.formerPrimaryStopped).toBe("pg-1")
   })
 
   test("failoverDelay holds the failover back", () => {

@@ -8,7 +8,7 @@ import type { ClusterStatus } from "../../api/Cluster.ts"
 import type { Condition } from "../../api/Kubernetes.ts"
 import { annotations, instanceName, type InstanceRole } from "../../api/Naming.ts"
 import { Action } from "./Action.ts"
-import { primaryFailure, promotionCandidates, safeToPromote } from "./Failover.ts"
+import { formerPrimaryStopped, primaryFailure, promotionCandidates, safeToPromote } from "./Failover.ts"
 import { InstanceState, instanceState } from "./InstanceState.ts"
 import type { Observed, ObservedInstance } from "./Observed.ts"
 import { Phase } from "./Phase.ts"
@@ -24,6 +24,7 @@ export interface Plan {
 
 /** How often to look while something is in progress that no watch reports. */
 export const progressRequeueMs = 2_000
+export const handoverRequeueMs = 250
 
 /** Instances named by the fencing annotation (`*` fences all). */
 export const fencedInstances = (value: string | undefined): ((name: string) => boolean) => {
@@ -125,6 +126,19 @@ export const plan = (observed: Observed): Plan => {
     }
   } else if (currentPrimary !== undefined && targetPrimary !== undefined && targetPrimary !== currentPrimary) {
     handover = previous.phase === Phase.failingOver ? "failover" : "switchover"
+    // A target that is itself gone before promoting is replaced by the next candidate.
+    if (states.get(targetPrimary)?._tag === "Deleting") {
+      const next = promotionCandidates(observed, currentPrimary, (n) => states.get(n)).find((i) => i.name !== targetPrimary)
+      if (next !== undefined) targetPrimary = next.name
+    }
+  }
+  // The target may promote only once the primary it replaces is seen stopped.
+  let stoppedFormer = previous.formerPrimaryStopped
+  if (handover !== undefined && currentPrimary !== undefined && stoppedFormer !== currentPrimary) {
+    const since = previous.targetPrimaryTimestamp === undefined || targetPrimary !== previous.targetPrimary
+      ? now
+      : new Date(previous.targetPrimaryTimestamp)
+    if (formerPrimaryStopped(observed, currentPrimary, since)) stoppedFormer = currentPrimary
   }
 
   const everCreated = latest > 0 || observed.instances.length > 0
@@ -217,6 +231,7 @@ export const plan = (observed: Observed): Plan => {
     latestGeneratedNode: latest,
     ...(targetPrimary !== undefined ? { targetPrimary } : {}),
     ...(targetPrimary !== previous.targetPrimary ? { targetPrimaryTimestamp: now.toISOString() } : {}),
+    ...(stoppedFormer !== undefined ? { formerPrimaryStopped: stoppedFormer } : {}),
     ...(currentPrimary !== undefined ? { currentPrimary } : {}),
     ...(currentPrimary !== previous.currentPrimary ? { currentPrimaryTimestamp: now.toISOString() } : {}),
     ...(reported?.timeline != null ? { timelineID: reported.timeline } : {}),
@@ -246,5 +261,7 @@ export const plan = (observed: Observed): Plan => {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   }
 
-  return { actions, status, requeueAfterMs: healthy ? undefined : progressRequeueMs, states }
+  // A hand-over is timed in hundreds of milliseconds: look often while one is under way.
+  const requeueAfterMs = healthy ? undefined : handover !== undefined ? handoverRequeueMs : progressRequeueMs
+  return { actions, status, requeueAfterMs, states }
 }
