@@ -204,7 +204,7 @@ export const make = (connection: Connection): Client => {
         catch: KubeError.fromNetwork,
       }).pipe(
         Effect.tap((res) => countRequest(method, String(res.status))),
-        Effect.tapError(() => countRequest(method, "<error>")),
+        Effect.tapError(() => countRequest(method, "error")),
       )
     })
 
