@@ -105,6 +105,11 @@ export const setup: Setup = ({ namespace, workers }) =>
         remember(request.key, observed.instances.flatMap((i) => (i.pod?.nodeName === undefined ? [] : [i.pod.nodeName])))
         // Status first: a new serial or target primary is recorded before anything acts on it.
         yield* writeStatus(cluster, { ...decided.status, certificates: { expirations: pki.expirations } })
+        const reason = decided.status.phaseReason
+        const failing = [...decided.states.values()].some((st) => st._tag === "Failed")
+        if (failing && reason !== undefined && reason !== cluster.status?.phaseReason) {
+          yield* recorder.record(Kinds.clusters, cluster, { type: "Warning", reason: "InstanceFailed", action: "Reconcile", note: reason })
+        }
         const target = decided.status.targetPrimary
         if (cluster.status?.targetPrimary !== undefined && target !== cluster.status.targetPrimary) {
           yield* recorder.record(Kinds.clusters, cluster, {

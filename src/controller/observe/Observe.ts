@@ -57,7 +57,13 @@ export const observe = (caches: Caches, cluster: Cluster, settings: ObserveSetti
     const pvcs = pvcObjects
       .filter((p) => p.metadata.labels?.[labels.pvcRole] === "PG_DATA")
       .flatMap((p) => Option.toArray(pvcObservation(p)))
-    const jobs = jobObjects.flatMap((j) => Option.toArray(jobObservation(name, j)))
+    // A Job's pods carry its name: the newest one tells why a Job makes no progress.
+    const jobPods = podObjects
+      .filter((p) => p.metadata.labels?.[labels.podRole] === "job")
+      .flatMap((p) => Option.toArray(Option.map(podObservation(p), (o) => ({ ...o, job: p.metadata.labels?.["job-name"] }))))
+    const jobs = jobObjects
+      .flatMap((j) => Option.toArray(jobObservation(name, j)))
+      .map((j) => ({ ...j, waitingReason: jobPods.filter((p) => p.job === j.name).map((p) => p.waitingReason).find((r) => r !== undefined) }))
 
     const serials = new Set<number>()
     for (const p of pvcs) if (p.serial !== undefined) serials.add(p.serial)

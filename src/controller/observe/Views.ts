@@ -130,6 +130,7 @@ export const jobObservation = (
       kind,
       state: (view.status?.succeeded ?? 0) > 0 ? "succeeded" : failed !== undefined ? "failed" : "running",
       message: failed?.message,
+      waitingReason: undefined,
       serial: instance === undefined ? undefined : serialOf(cluster, instance),
     })
   })

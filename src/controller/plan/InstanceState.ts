@@ -26,6 +26,7 @@ export const InstanceState = Data.taggedEnum<InstanceState>()
 
 /** Waiting reasons of a container that will not resolve by waiting. */
 const stuckReasons = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CrashLoopBackOff", "CreateContainerConfigError"])
+const isStuck = (waitingReason: string) => stuckReasons.has(waitingReason.split(":")[0]!)
 
 /** The state of `instance` given the cluster's current primary and fenced instances. */
 export const instanceState = (
@@ -42,6 +43,9 @@ export const instanceState = (
       case "failed":
         return InstanceState.Failed({ reason: `job ${job.name} failed${job.message ? `: ${job.message}` : ""}` })
       case "running":
+        if (job.waitingReason !== undefined && isStuck(job.waitingReason)) {
+          return InstanceState.Failed({ reason: `job ${job.name}: ${job.waitingReason}` })
+        }
         return job.kind === "initdb" ? InstanceState.Initializing({ job: job.name }) : InstanceState.Joining({ job: job.name })
       case "succeeded":
         return InstanceState.Pending({ detail: `job ${job.name} completed` })
@@ -49,7 +53,7 @@ export const instanceState = (
   }
   if (pod === undefined) return InstanceState.Pending({ detail: "waiting for its pod" })
   if (fenced(instance.name)) return InstanceState.Fenced()
-  if (pod.waitingReason !== undefined && stuckReasons.has(pod.waitingReason.split(":")[0]!)) {
+  if (pod.waitingReason !== undefined && isStuck(pod.waitingReason)) {
     return InstanceState.Failed({ reason: pod.waitingReason })
   }
   if (!pod.ready || pod.deleting) {

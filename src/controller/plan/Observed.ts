@@ -25,6 +25,8 @@ export interface ObservedJob {
   readonly kind: "initdb" | "join"
   readonly state: "running" | "succeeded" | "failed"
   readonly message: string | undefined
+  /** Why its newest pod is waiting (e.g. ImagePullBackOff), if it is. */
+  readonly waitingReason: string | undefined
 }
 
 /** An instance pod. */

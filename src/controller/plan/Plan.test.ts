@@ -43,6 +43,7 @@ const job = (serial: number, kind: "initdb" | "join", state: ObservedJob["state"
   kind,
   state,
   message: undefined,
+  waitingReason: undefined,
 })
 const primaryStatus = { _tag: "Reported", status: { isPrimary: true, postmasterRunning: true, timeline: 1, systemId: "7" } as PgStatus } as const
 
@@ -163,6 +164,13 @@ describe("plan", () => {
   test("role labels follow currentPrimary", () => {
     const p = plan(observed(cluster(3, { ...primaryIs1, currentPrimary: "pg-2", targetPrimary: "pg-2" }), healthy3))
     expect(tags(p.actions)).toEqual(["SetRoleLabel(pg-1=replica)", "SetRoleLabel(pg-2=primary)"])
+  })
+
+  test("a bootstrap Job whose image cannot be pulled is reported", () => {
+    const stuck = { ...job(1, "initdb", "running"), waitingReason: "ImagePullBackOff: Back-off pulling image" }
+    const p = plan(observed(cluster(3, { targetPrimary: "pg-1", latestGeneratedNode: 1 }), [instance(1, { pvc: pvc(1, false), jobs: [stuck] })]))
+    expect(p.states.get("pg-1")?._tag).toBe("Failed")
+    expect(p.status.phaseReason).toBe("pg-1: job pg-1-initdb: ImagePullBackOff: Back-off pulling image")
   })
 
   test("an image that cannot be pulled is reported, not retried silently", () => {
