@@ -105,15 +105,7 @@ beforeAll(async () => {
   // LOCALKUBE_NAME picks an already running cluster other than the shared default one.
   const name = process.env["LOCALKUBE_NAME"]
   lk = name === undefined ? (await localKube()).service : LocalKube.make(LocalKube.configFor(name, process.env["LOCALKUBE_STATE"]))
-  for (let n = 1; n <= nodeCount; n++) {
-    if (!Nodes.isAgentRunning(lk, n)) startedAgents.push(n)
-    await Effect.runPromise(Nodes.start(lk, n, { backoffInitialMs: 1000, backoffMaxMs: 10_000 }))
-  }
-  await eventually("nodes Ready", async () => {
-    const nodes = await json<{ items: Array<{ metadata: { name: string }; status: { conditions: Array<{ type: string; status: string }> } }> }>(["get", "nodes"])
-    const readyNodes = nodes.items.filter((n) => n.status.conditions.some((c) => c.type === "Ready" && c.status === "True"))
-    return readyNodes.filter((n) => n.metadata.name.startsWith("lk-node-")).length >= nodeCount ? true : undefined
-  })
+  startedAgents.push(...(await Effect.runPromise(Nodes.ensureNodes(lk, nodeCount, { backoffInitialMs: 1000, backoffMaxMs: 10_000 }))))
 }, startTimeoutMs)
 
 afterAll(async () => {

@@ -10,9 +10,9 @@
  */
 import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import * as Layout from "../layout.ts"
-import type { LocalKubeService } from "../controlplane/LocalKube.ts"
+import { LocalKubeError, type LocalKubeService } from "../controlplane/LocalKube.ts"
 import * as Supervisor from "../controlplane/Supervisor.ts"
 import { nodeDir } from "./Agent.ts"
 import * as Sandbox from "./Sandbox.ts"
@@ -128,7 +128,12 @@ export const stop = (lk: LocalKubeService, n: number, mode: "freeze" | "kill"): 
 /** Resumes a frozen node N. */
 export const resume = (lk: LocalKubeService, n: number): void => {
   const agent = agentRecord(lk, n)
-  signalAll([...podProcesses(lk, n), ...(agent === undefined ? [] : descendants(agent.pid))], "SIGCONT")
+  // nsenter stops itself again when it sees its child had been stopped, and waits for
+  // another SIGCONT: repeat until the whole tree has run on.
+  for (let i = 0; i < 5; i++) {
+    signalAll([...podProcesses(lk, n), ...(agent === undefined ? [] : descendants(agent.pid))], "SIGCONT")
+    Bun.sleepSync(100)
+  }
   if (agent !== undefined && Supervisor.isAlive(agent)) process.kill(agent.pid, "SIGCONT")
 }
 
@@ -239,4 +244,26 @@ export const execInPod = Effect.fn("Nodes.execInPod")(function* (
     const [stdout, stderr, exitCode] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
     return { exitCode, stdout, stderr }
   })
+})
+
+/**
+ * Starts agents 1..count (those not running) and waits until their Nodes are Ready;
+ * returns the indexes it started, for the caller to `shutdown` afterwards.
+ */
+export const ensureNodes = Effect.fn("Nodes.ensureNodes")(function* (lk: LocalKubeService, count: number, options: StartOptions = {}) {
+  const started: Array<number> = []
+  for (let n = 1; n <= count; n++) {
+    if (!isAgentRunning(lk, n)) started.push(n)
+    yield* start(lk, n, options)
+  }
+  const names = Array.from({ length: count }, (_, i) => Layout.nodeName(i + 1))
+  const readyNodes = lk
+    .kubectl(["get", "nodes", ...names, "-o", "jsonpath={range .items[*]}{.status.conditions[?(@.type=='Ready')].status}{' '}{end}"])
+    .pipe(Effect.map((out) => out.trim().split(" ").filter((s) => s === "True").length))
+  yield* readyNodes.pipe(
+    Effect.filterOrFail((n) => n === count, () => "not ready" as const),
+    Effect.retry(Schedule.spaced("250 millis").pipe(Schedule.upTo("60 seconds"))),
+    Effect.mapError(() => new LocalKubeError({ message: `nodes ${names.join(", ")} did not become Ready` })),
+  )
+  return started
 })

@@ -392,7 +392,11 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
       Effect.tapError((e) =>
         Effect.zipRight(Effect.logInfo(`pod ${pod0.metadata.name}: volumes not ready: ${e.message}`), event("Warning", "FailedMount", e.message)),
       ),
-      Effect.retry({ schedule: Schedule.spaced("1 second"), while: () => Ref.get(stopping).pipe(Effect.map((s) => !s)) }),
+      // Fast at first: right after binding, the Node authorizer may not know the pod yet.
+      Effect.retry({
+        schedule: Schedule.exponential("100 millis").pipe(Schedule.either(Schedule.spaced("2 seconds"))),
+        while: () => Ref.get(stopping).pipe(Effect.map((s) => !s)),
+      }),
     )
     // The kubelet retries a failed sandbox; so do we, each attempt cleaning up after itself.
     const podIP = rec.podIP
