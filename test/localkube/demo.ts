@@ -110,6 +110,7 @@ const waitNodes = (lk: LocalKube.LocalKubeService, count: number, start: number,
 /** Restarts after which an operator that is not Ready counts as crash-looping. */
 const operatorCrashLimit = 4
 
+const clusterCrd = "clusters.postgresql.tusk.dev"
 const operatorDeployment = "tusk-controller"
 const operatorSelector = "app.kubernetes.io/name=tusk,app.kubernetes.io/component=controller"
 
@@ -189,7 +190,11 @@ const up = Command.make("up", { timeout, nodes: NodeCli.nodesOption }, ({ timeou
 
     yield* Console.log(`installing the operator: kubectl apply --server-side -k manifests/overlays/localkube`)
     yield* lk.kubectl(["apply", "--server-side", "--force-conflicts", "-k", overlay])
-    yield* lk.kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd/clusters.postgresql.tusk.dev"])
+    // Not `kubectl wait`: it fails instead of waiting while a new CRD has no conditions yet.
+    yield* waitFor("the Cluster CRD", start, deadline, Effect.map(
+      getJson(lk, Progress.Crd, ["get", "crd", clusterCrd]),
+      (crd) => ({ done: Progress.established(crd) ? true : undefined, line: `CRD ${clusterCrd}: ${Progress.established(crd) ? "established" : "not yet established"}` }),
+    ))
     yield* waitOperator(lk, start, deadline)
 
     yield* Console.log(`creating Cluster ${name}: kubectl apply -f manifests/samples/cluster-example.yaml`)

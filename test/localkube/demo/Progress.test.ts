@@ -93,6 +93,13 @@ describe("cluster progress", () => {
     expect(Progress.rolledOut(d(1, undefined))).toBe(false)
   })
 
+  test("a CRD is established once its condition says so, not while it has no status", () => {
+    const crd = (status: unknown) => Schema.decodeUnknownSync(Progress.Crd)(status === undefined ? {} : { status })
+    expect(Progress.established(crd(undefined))).toBe(false)
+    expect(Progress.established(crd({ conditions: [{ type: "NamesAccepted", status: "True" }] }))).toBe(false)
+    expect(Progress.established(crd({ conditions: [{ type: "Established", status: "True" }] }))).toBe(true)
+  })
+
   test("ready nodes", () => {
     const nodes = Schema.decodeUnknownSync(Progress.NodeList)({
       items: [

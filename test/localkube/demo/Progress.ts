@@ -78,6 +78,14 @@ export const NodeList = Schema.Struct({
   ),
 })
 
+export const Crd = Schema.Struct({
+  status: Schema.optional(Schema.Struct({ conditions: Schema.optional(Schema.Array(Condition)) })),
+})
+
+/** Whether a CustomResourceDefinition is served (a brand-new one has no conditions yet). */
+export const established = (crd: typeof Crd.Type): boolean =>
+  (crd.status?.conditions ?? []).some((c) => c.type === "Established" && c.status === "True")
+
 /** Names of the nodes whose Ready condition is True. */
 export const readyNodes = (nodes: typeof NodeList.Type): Array<string> =>
   nodes.items
