@@ -60,8 +60,6 @@ export interface KubeClientService {
   readonly request: (method: Method, path: string, options?: RequestOptions) => Effect.Effect<unknown, KubeError>
   /** List then watch from the list's resourceVersion, relisting whenever the watch ends; "SYNC" marks each relist. */
   readonly listWatch: (path: string, query: string) => Stream.Stream<WatchEventOf, KubeError>
-  /** Raw fetch against the API server (for streaming subresources). */
-  readonly fetch: (path: string, init?: RequestInit) => Promise<Response>
 }
 
 export class KubeClient extends Context.Tag("localkube/node/KubeClient")<KubeClient, KubeClientService>() {}
@@ -151,7 +149,7 @@ export const make = (creds: Credentials): KubeClientService => {
       Stream.forever,
     )
 
-  return { request, listWatch, fetch: doFetch }
+  return { request, listWatch }
 }
 
 export const layer = (creds: Credentials): Layer.Layer<KubeClient> => Layer.succeed(KubeClient, make(creds))

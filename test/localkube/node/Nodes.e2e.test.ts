@@ -467,13 +467,16 @@ describe("node agents", () => {
   test("an unknown image fails like a pull error: ErrImagePull, then ImagePullBackOff", async () => {
     const ns = await namespace("img")
     await apply(ns, { apiVersion: "v1", kind: "Pod", metadata: { name: "nope" }, spec: { containers: [{ name: "c", image: "example.com/no-such-image:1" }] } })
-    const reasons = new Set<string>()
-    await eventually("ImagePullBackOff after ErrImagePull", async () => {
-      const p = await json<PodJson>(["get", "pod", "nope", "-n", ns])
-      const r = p.status.containerStatuses?.[0]?.state.waiting?.reason
-      if (r !== undefined) reasons.add(r)
-      return reasons.has("ErrImagePull") && reasons.has("ImagePullBackOff") ? true : undefined
-    }, 20_000)
+    // Watch every status change for a while: the reasons alternate as the back-off runs.
+    const watched = await Effect.runPromise(
+      lk.exec([
+        "timeout", "16", "kubectl", "get", "pod", "nope", "-n", ns, "--watch",
+        "-o", "jsonpath={.status.containerStatuses[0].state.waiting.reason}{\"\\n\"}",
+      ]),
+    )
+    const reasons = new Set(watched.stdout.split("\n").filter((l) => l !== ""))
+    expect(reasons.has("ErrImagePull")).toBe(true)
+    expect(reasons.has("ImagePullBackOff")).toBe(true)
     expect((await json<PodJson>(["get", "pod", "nope", "-n", ns])).status.phase).toBe("Pending")
   }, 30_000)
 

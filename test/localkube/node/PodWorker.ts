@@ -6,14 +6,14 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Deferred, Effect, Fiber, Queue, Ref, Schedule, Schema } from "effect"
+import { Deferred, Effect, Fiber, Queue, Ref, Schedule } from "effect"
 import * as Layout from "../layout.ts"
 import * as Container from "./Container.ts"
 import { fieldValue, resourceValue, type PodRuntime } from "./Downward.ts"
 import * as Events from "./Events.ts"
 import { imageAccounts, resolveImage } from "./Images.ts"
 import { KubeClient, type KubeError } from "./Kube.ts"
-import { Pod as PodSchema, type Container as ContainerSpec, type Pod, type Probe as ProbeSpec } from "./Objects.ts"
+import type { Container as ContainerSpec, Pod, Probe as ProbeSpec } from "./Objects.ts"
 import * as PodStatus from "./PodStatus.ts"
 import type { ContainerRecord, PodRecord } from "./PodStatus.ts"
 import * as Probe from "./Probe.ts"
@@ -486,5 +486,3 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
     done: Deferred.isDone(finished),
   } satisfies PodWorker
 })
-
-export const decodePod = Schema.decodeUnknownSync(PodSchema)
