@@ -94,13 +94,17 @@ export const run = (config: AgentConfig) =>
     // Pod IPs from the node's /24: .2 to .254.
     const ips = new Map<string, string>()
     const prefix = Layout.nodePodCidr(config.node).split(".").slice(0, 3).join(".")
+    // Round robin over .2-.254, so a freed address is not handed out again at once
+    // (endpoints of a terminating pod may still name it).
+    let cursor = 0
     const allocateIp = (uid: string) => {
       const have = ips.get(uid)
       if (have !== undefined) return have
       const used = new Set(ips.values())
-      for (let i = 2; i < 255; i++) {
-        const ip = `${prefix}.${i}`
+      for (let k = 0; k < 253; k++) {
+        const ip = `${prefix}.${2 + ((cursor + k) % 253)}`
         if (!used.has(ip)) {
+          cursor = (cursor + k + 1) % 253
           ips.set(uid, ip)
           return ip
         }
