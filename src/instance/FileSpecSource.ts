@@ -64,7 +64,7 @@ export const make = (options: FileSpecSourceOptions): typeof SpecSource.Service 
       })
       return yield* decode(text)
     })
-  return { cluster, changes, secret: readObject, configMap: readObject, setCurrentPrimary }
+  return { cluster, changes, live: cluster, secret: readObject, configMap: readObject, setCurrentPrimary }
 }
 
 /** The file-backed SpecSource as a Layer. */

@@ -90,9 +90,15 @@ export const layer = (options: KubeSpecSourceOptions): Layer.Layer<SpecSource, n
           Effect.flatMap(toView)
         )
 
+      const live = client.get(clusters, clusterName, { namespace }).pipe(
+        Effect.mapError(unavailable(`Cluster ${clusterName}`)),
+        Effect.flatMap(toView)
+      )
+
       return {
         cluster,
         changes,
+        live,
         secret: (name: string) => readData(secrets, name, true),
         configMap: (name: string) => readData(configMaps, name, false),
         setCurrentPrimary

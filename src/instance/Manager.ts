@@ -4,18 +4,19 @@
  * it. It wakes on every spec change and otherwise every second (faster while in transition).
  * Closing its scope (SIGTERM) shuts PostgreSQL down: CHECKPOINT, smart, fast, immediate.
  */
-import { type Duration, Effect, Queue, Ref, Schedule, Stream } from "effect"
+import { type Duration, Effect, type Option, Queue, Ref, Schedule, Stream } from "effect"
 import { annotations } from "../api/Naming.ts"
 import * as Certificates from "./Certificates.ts"
-import { isFenced, shutdownBudget, type ClusterView } from "./ClusterView.ts"
+import { isFenced, leader, shutdownBudget, type ClusterView } from "./ClusterView.ts"
 import * as Clone from "./Clone.ts"
 import { managedSlotPrefix, slotNameFor } from "./config/Conninfo.ts"
 import * as ConfigFiles from "./ConfigFiles.ts"
 import { InstanceSettings } from "./InstanceSettings.ts"
+import * as Isolation from "./Isolation.ts"
 import { dataState, ensureDir, postmasterPidStatus } from "./Pgdata.ts"
 import * as Postmaster from "./Postmaster.ts"
 import * as Rewind from "./Rewind.ts"
-import { Action, decide, Role, type Observation, type Postmaster as PostmasterObservation } from "./Role.ts"
+import { Action, decide, isolatedRole, Role, type Observation, type Postmaster as PostmasterObservation } from "./Role.ts"
 import { SpecSource } from "./SpecSource.ts"
 import * as Sql from "./Sql.ts"
 import { probe, streamingStandbys, type Probed } from "./status/Probe.ts"
@@ -50,6 +51,8 @@ export interface Manager {
   readonly sql: Sql.Sql
   /** Probe PostgreSQL if the postmaster accepts connections. */
   readonly probe: Effect.Effect<Probed | undefined>
+  /** Who this instance last read from the API server as primary, and when. */
+  readonly confirmation: Effect.Effect<Option.Option<Isolation.Confirmation>>
 }
 
 /** How long the loop sleeps when nothing changes: short while a promotion waits on the WAL receiver. */
@@ -81,6 +84,35 @@ export const start = Effect.fn("Instance.start")(function*() {
   })
   const sql = yield* Sql.connect({ socketDir: settings.socketDir, port: settings.port }, "postgres", 3)
   const wake = yield* Queue.sliding<void>(1)
+  const anotherNamed = Ref.get(viewRef).pipe(Effect.map((v) => {
+    const lead = leader(v)
+    return lead !== undefined && lead !== self
+  }))
+  const running = Ref.get(state).pipe(Effect.map((s) => s.postmaster !== undefined && s.postmaster.exitCode() === null ? s.postmaster : undefined))
+
+  const scope = yield* Effect.scope
+  // Self-fencing stops PostgreSQL from here, not from the loop, which may be busy in an action.
+  const fenceSelf = Effect.gen(function*() {
+    const pm = yield* running
+    if (pm === undefined) return
+    yield* Postmaster.stop(pm, [
+      { signal: Postmaster.fast, wait: `${Isolation.fastShutdownMs} millis` },
+      { signal: Postmaster.immediate, wait: "10 seconds" }
+    ])
+  })
+  const standbyAddresses = yield* Ref.make<ReadonlyArray<string>>([])
+  const isolation = yield* Isolation.watch({
+    self,
+    peers: Ref.get(standbyAddresses),
+    // Only a primary with peers to fail over to stops when it cannot confirm being named.
+    applies: Effect.gen(function*() {
+      const v = yield* Ref.get(viewRef)
+      const { role } = yield* Ref.get(state)
+      const actsAsPrimary = role._tag === "Primary" || (role._tag === "Stopped" && role.reason === isolatedRole.reason)
+      return actsAsPrimary && leader(v) === self && (v.status?.instanceNames ?? []).some((n) => n !== self)
+    }),
+    onChange: (isolated) => (isolated ? Effect.forkIn(fenceSelf, scope) : Effect.void).pipe(Effect.zipRight(wake.offer(undefined)), Effect.asVoid)
+  })
 
   yield* source.changes.pipe(
     Stream.runForEach((view) => Ref.set(viewRef, view).pipe(Effect.zipRight(wake.offer(undefined)))),
@@ -88,8 +120,6 @@ export const start = Effect.fn("Instance.start")(function*() {
     Effect.retry(Schedule.spaced("1 second")),
     Effect.forkScoped
   )
-
-  const running = Ref.get(state).pipe(Effect.map((s) => s.postmaster !== undefined && s.postmaster.exitCode() === null ? s.postmaster : undefined))
 
   const probeIfUp: Effect.Effect<Probed | undefined> = Effect.gen(function*() {
     if ((yield* running) === undefined) return undefined
@@ -202,6 +232,8 @@ export const start = Effect.fn("Instance.start")(function*() {
     const view = yield* Ref.get(viewRef)
     const before = yield* Ref.get(state)
     const probed = yield* probeIfUp
+    const streamingFrom = (probed?.replication ?? []).flatMap((r) => (r.clientAddr === null ? [] : [r.clientAddr]))
+    if (streamingFrom.length > 0) yield* Ref.set(standbyAddresses, streamingFrom)
     const postmaster = yield* observePostmaster(probed)
     if (before.postmaster !== undefined && postmaster._tag === "NotRunning") {
       const quick = Date.now() - before.lastStart < quickExitWindowMs
@@ -215,11 +247,16 @@ export const start = Effect.fn("Instance.start")(function*() {
       self,
       targetPrimary: view.status?.targetPrimary,
       currentPrimary: view.status?.currentPrimary,
+      predecessorStopped:
+        view.status?.currentPrimary === undefined ||
+        view.status.currentPrimary === self ||
+        view.status.formerPrimaryStopped === view.status.currentPrimary,
       fenced,
       data,
       postmaster,
       walReceiverActive: probed?.walReceiver !== null && probed?.walReceiver !== undefined,
-      caughtUp: probed?.caughtUp ?? false
+      caughtUp: probed?.caughtUp ?? false,
+      isolated: yield* isolation.isolated
     }
     const decision = decide(before.role, observation)
     if (decision.role._tag !== before.role._tag) {
@@ -249,24 +286,41 @@ export const start = Effect.fn("Instance.start")(function*() {
     const s = yield* Ref.get(state)
     yield* wake.take.pipe(Effect.timeout(tickInterval(s.role)), Effect.ignore)
   })
-  // Registered before the loop starts, so on close the loop is interrupted first, then PostgreSQL stops.
+  // Registered before the loop starts, so on close the loop is interrupted first, then PostgreSQL
+  // stops. The Cluster watch stops after this finalizer, so a hand-over is still seen while it runs.
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
       const pm = yield* running
       if (pm === undefined) return
       const s = yield* Ref.get(state)
       const budget = shutdownBudget(yield* Ref.get(viewRef))
-      yield* Effect.logInfo("shutting down PostgreSQL")
-      if (s.role._tag === "Primary") {
-        yield* Sql.query(() => sql`CHECKPOINT`).pipe(Effect.timeout(`${budget.smartSeconds} seconds`), Effect.ignore)
-      }
-      // Our own sessions would hold a smart shutdown open.
-      yield* Effect.promise(() => sql.end({ timeout: 1 }))
-      yield* Postmaster.stop(pm, [
-        { signal: Postmaster.smart, wait: `${budget.smartSeconds} seconds` },
-        { signal: Postmaster.fast, wait: `${Math.max(budget.stopSeconds - budget.smartSeconds, 5)} seconds` },
+      const fast = [
+        { signal: Postmaster.fast, wait: `${budget.stopSeconds} seconds` },
         { signal: Postmaster.immediate, wait: "10 seconds" }
-      ])
+      ] as const
+      yield* Effect.logInfo("shutting down PostgreSQL")
+      const orderly = Effect.gen(function*() {
+        if (s.role._tag === "Primary") {
+          yield* Sql.query(() => sql`CHECKPOINT`).pipe(Effect.timeout(`${budget.smartSeconds} seconds`), Effect.ignore)
+        }
+        // Our own sessions would hold a smart shutdown open.
+        yield* Effect.promise(() => sql.end({ timeout: 1 }))
+        yield* Postmaster.stop(pm, [
+          { signal: Postmaster.smart, wait: `${budget.smartSeconds} seconds` },
+          { signal: Postmaster.fast, wait: `${Math.max(budget.stopSeconds - budget.smartSeconds, 5)} seconds` },
+          { signal: Postmaster.immediate, wait: "10 seconds" }
+        ])
+      })
+      if (s.role._tag !== "Primary") return yield* orderly
+      // A primary whose pod goes while another instance is (or becomes) the target stops fast:
+      // the target's WAL receiver must stop at once for it to promote.
+      const handOver = anotherNamed.pipe(
+        Effect.repeat({ until: (named) => named, schedule: Schedule.spaced("50 millis") }),
+        Effect.zipRight(Effect.logInfo("another instance is named primary: fast shutdown")),
+        Effect.zipRight(Postmaster.stop(pm, fast))
+      )
+      // Finalizers run uninterruptibly: the loser of the race must be made interruptible to be stopped.
+      yield* Effect.race(Effect.interruptible(orderly), Effect.interruptible(handOver))
     })
   )
 
@@ -283,6 +337,7 @@ export const start = Effect.fn("Instance.start")(function*() {
     state: Ref.get(state),
     view: Ref.get(viewRef),
     sql,
-    probe: probeIfUp
+    probe: probeIfUp,
+    confirmation: isolation.own
   } satisfies Manager
 })

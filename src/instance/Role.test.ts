@@ -11,6 +11,8 @@ const obs = (o: Partial<Observation>): Observation => ({
   postmaster: running(false),
   walReceiverActive: false,
   caughtUp: true,
+  predecessorStopped: true,
+  isolated: false,
   ...o
 })
 const step = (o: Partial<Observation>, previous: Role = Role.Starting()) => {
@@ -29,6 +31,14 @@ describe("Role.decide", () => {
   test("a primary stops at once when another instance is the target", () => {
     expect(step({ targetPrimary: "c-2" })).toEqual(["Demoting", "StopPostmaster"])
     expect(step({ targetPrimary: undefined, currentPrimary: "c-2" })).toEqual(["Demoting", "StopPostmaster"])
+  })
+  test("an isolated primary stops and stays stopped until contact returns", () => {
+    expect(step({ isolated: true })).toEqual(["Stopped", "StopPostmaster"])
+    expect(step({ isolated: true, postmaster: { _tag: "Starting" } })).toEqual(["Stopped", "StopPostmaster"])
+    expect(step({ isolated: true, postmaster: { _tag: "NotRunning" } })).toEqual(["Stopped", "Wait"])
+    expect(step({ isolated: false, postmaster: { _tag: "NotRunning" } })).toEqual(["Starting", "StartPostmaster"])
+    // Back in contact with another named: it follows, as any former primary does.
+    expect(step({ isolated: false, postmaster: { _tag: "NotRunning" }, targetPrimary: "c-2", currentPrimary: "c-2" })).toEqual(["Demoting", "Rewind"])
   })
   test("a starting primary's data never comes up while another leads", () => {
     expect(step({ targetPrimary: "c-2", postmaster: { _tag: "Starting" } })).toEqual(["Demoting", "StopPostmaster"])
@@ -51,6 +61,7 @@ describe("Role.decide", () => {
     expect(decide(Role.Starting(), obs({ ...standby, targetPrimary: "c-2", walReceiverActive: true })).role).toEqual(Role.Standby({ streaming: true }))
     expect(step({ ...standby, currentPrimary: "c-2", walReceiverActive: true })).toEqual(["Promoting", "Wait"])
     expect(step({ ...standby, currentPrimary: "c-2", caughtUp: false })).toEqual(["Promoting", "Wait"])
+    expect(step({ ...standby, currentPrimary: "c-2", predecessorStopped: false })).toEqual(["Promoting", "Wait"])
     expect(step({ ...standby, currentPrimary: "c-2" })).toEqual(["Promoting", "Promote"])
   })
   test("fencing stops the postmaster and then waits, whatever the role", () => {

@@ -38,6 +38,10 @@ export interface Observation {
   readonly walReceiverActive: boolean
   /** Everything received has been replayed (standbys only). */
   readonly caughtUp: boolean
+  /** The operator has seen the primary this instance would take over from stopped. */
+  readonly predecessorStopped: boolean
+  /** Neither the API server nor any peer has answered for the isolation bound (see Isolation.ts). */
+  readonly isolated: boolean
 }
 
 /** The one thing the manager does next. */
@@ -62,6 +66,9 @@ export interface Decision {
 
 const decision = (role: Role, action: Action): Decision => ({ role, action })
 
+/** A primary that could not confirm it is still the one named (see Isolation.ts). */
+export const isolatedRole = Role.Stopped({ reason: "isolated: neither the API server nor any peer answers" })
+
 /** The next role and action. The previous role only refines waiting states. */
 export const decide = (previous: Role, o: Observation): Decision => {
   const pm = o.postmaster
@@ -79,11 +86,15 @@ export const decide = (previous: Role, o: Observation): Decision => {
       if (!pm.inRecovery) {
         // A primary must stop taking writes the moment another instance is named: first thing.
         if (anotherLeads) return decision(Role.Demoting(), Action.StopPostmaster())
+        // Cut off from everyone, it cannot know whether another was named: stop taking writes.
+        if (o.isolated) return decision(isolatedRole, Action.StopPostmaster())
         if (o.currentPrimary !== o.self) return decision(Role.Primary(), Action.ReportPrimary())
         return decision(Role.Primary(), Action.Wait({ why: "primary" }))
       }
       if (lead === o.self) {
         if (o.walReceiverActive) return decision(Role.Promoting(), Action.Wait({ why: "waiting for the WAL receiver to stop" }))
+        // Never a second writer: the former primary must be known to have stopped first.
+        if (!o.predecessorStopped) return decision(Role.Promoting(), Action.Wait({ why: "waiting for the former primary to be seen stopped" }))
         if (!o.caughtUp) return decision(Role.Promoting(), Action.Wait({ why: "replaying received WAL" }))
         return decision(Role.Promoting(), Action.Promote())
       }
@@ -92,6 +103,7 @@ export const decide = (previous: Role, o: Observation): Decision => {
       // A primary's data starting while another leads cannot happen through StartPostmaster, but
       // a postmaster found starting must not come up as a second primary.
       if (o.data === "primary" && anotherLeads) return decision(Role.Demoting(), Action.StopPostmaster())
+      if (o.data === "primary" && o.isolated) return decision(isolatedRole, Action.StopPostmaster())
       return decision(Role.Starting(), Action.Wait({ why: "postmaster starting" }))
     case "NotRunning":
       switch (o.data) {
@@ -100,7 +112,9 @@ export const decide = (previous: Role, o: Observation): Decision => {
         case "standby":
           return decision(Role.Starting(), Action.StartPostmaster())
         case "primary":
-          if (!anotherLeads) return decision(Role.Starting(), Action.StartPostmaster())
+          if (!anotherLeads) {
+            return o.isolated ? decision(isolatedRole, Action.Wait({ why: isolatedRole.reason })) : decision(Role.Starting(), Action.StartPostmaster())
+          }
           // A former primary follows only once the new one has taken over.
           if (o.currentPrimary === o.targetPrimary && o.currentPrimary !== undefined) {
             return decision(Role.Demoting(), Action.Rewind({ from: o.currentPrimary }))

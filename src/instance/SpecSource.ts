@@ -20,6 +20,8 @@ export interface SpecSourceShape {
   readonly secret: (name: string) => Effect.Effect<Readonly<Record<string, string>>, SpecSourceError>
   /** A ConfigMap's data. */
   readonly configMap: (name: string) => Effect.Effect<Readonly<Record<string, string>>, SpecSourceError>
+  /** The Cluster read right now from its origin (never a cache): the isolation watchdog's confirmation. */
+  readonly live: Effect.Effect<ClusterView, SpecSourceError>
   /** Record `status.currentPrimary` (done by the instance that just became primary); returns the updated Cluster. */
   readonly setCurrentPrimary: (instance: string) => Effect.Effect<ClusterView, SpecSourceError>
 }

@@ -71,6 +71,9 @@ export const PgStatus = Schema.Struct({
   refusedParameters: Schema.Array(Schema.String),
   postgresVersion: Schema.NullOr(Schema.String),
   instanceManagerVersion: Schema.String,
+  /** The primary this instance last read from the API server (`targetPrimary`, else `currentPrimary`), and how long ago it read it: a cut-off primary's proof that it is still the target. */
+  confirmedLeader: Schema.optional(Schema.NullOr(Schema.String)),
+  apiContactAgeMs: Schema.optional(Schema.NullOr(Schema.Number)),
   observedAt: Schema.String
 })
 export type PgStatus = typeof PgStatus.Type

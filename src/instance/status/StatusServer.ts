@@ -1,5 +1,5 @@
 /** The instance status API on port 8000 (TLS with the server certificate): /healthz, /readyz, /pg/status. */
-import { type Duration, Effect, Ref, Runtime, Schedule, Schema } from "effect"
+import { type Duration, Effect, Option, Ref, Runtime, Schedule, Schema } from "effect"
 import { certificateFiles } from "../config/FixedParameters.ts"
 import { InstanceSettings } from "../InstanceSettings.ts"
 import type { Manager } from "../Manager.ts"
@@ -16,6 +16,7 @@ export const currentStatus = Effect.fn("StatusServer.currentStatus")(function*(m
   const settings = yield* InstanceSettings
   const state = yield* manager.state
   const probed = yield* manager.probe
+  const confirmation = Option.getOrUndefined(yield* manager.confirmation)
   const status: PgStatus = {
     instanceName: settings.instanceName,
     role: state.role._tag,
@@ -38,6 +39,8 @@ export const currentStatus = Effect.fn("StatusServer.currentStatus")(function*(m
     refusedParameters: state.refusedParameters,
     postgresVersion: probed?.version ?? null,
     instanceManagerVersion: settings.version,
+    confirmedLeader: confirmation?.leader ?? null,
+    apiContactAgeMs: confirmation === undefined ? null : Date.now() - confirmation.at,
     observedAt: new Date().toISOString()
   }
   return status
