@@ -1,0 +1,109 @@
+/**
+ * Failover figures end to end on the local Kubernetes (the operator installed from
+ * manifests/, a three-instance Cluster with synchronous replication `{method: any, number: 1}`,
+ * the write checker's INSERT loop in a client pod, one connection per INSERT through -rw).
+ * Write unavailability = the longest time between two consecutive acknowledged INSERTs:
+ * - after the primary's pod is deleted (`kubectl delete pod`);
+ * - after the primary's postgres is SIGKILLed inside its pod;
+ * - for a switchover (`status.targetPrimary` patched);
+ * - after the primary's node is lost (its agent and every pod process killed).
+ * Also counted: acknowledged INSERTs missing afterwards (must be 0) and second writers.
+ *
+ * Run as root after `./node_modules/.bin/bun build.ts`:
+ *   ./node_modules/.bin/bun bench/failover.ts [deleteRuns] [switchoverRuns] [sigkillRuns] [nodeLossRuns]
+ * Writes bench/results/failover.json.
+ */
+import { Effect } from "effect"
+import { mkdirSync, writeFileSync } from "node:fs"
+import * as Nodes from "../test/localkube/node/Nodes.ts"
+import { environment, eventually } from "../test/e2e/support/Environment.ts"
+import * as Ha from "../test/e2e/support/Ha.ts"
+import type { WriteReport } from "../test/e2e/support/WriteChecker.ts"
+
+const runsArg = (i: number, fallback: number) => Number(process.argv[i] ?? fallback)
+const deleteRuns = runsArg(2, 20)
+const switchoverRuns = runsArg(3, 20)
+const sigkillRuns = runsArg(4, 5)
+const nodeLossRuns = runsArg(5, 3)
+
+const summary = (samples: ReadonlyArray<number>) => {
+  const s = [...samples].sort((a, b) => a - b)
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))] ?? NaN
+  return { runs: s.length, medianMs: q(0.5), minMs: s[0] ?? NaN, maxMs: s[s.length - 1] ?? NaN, p90Ms: q(0.9), samplesMs: s }
+}
+
+interface Run {
+  readonly unavailableMs: number
+  readonly lost: number
+  readonly doubleWriters: boolean
+  readonly acknowledged: number
+  readonly from: string
+  readonly to: string
+}
+
+const env = await environment()
+const c = await Ha.setUp(env, "bench-failover", { synchronous: true })
+const results: Record<string, Array<Run>> = { podDeletion: [], sigkill: [], switchover: [], nodeLoss: [] }
+let table = 0
+
+const measure = async (kind: string, fault: (primary: string) => Promise<void>, recover: (primary: string) => Promise<void> = async () => {}) => {
+  await Ha.waitHealthy(c)
+  const from = (await Ha.clusterRow(c)).primary
+  const { report } = await Ha.underWriteLoad(c, () => fault(from), async () => {
+    await recover(from)
+  }, `bench_${kind.toLowerCase()}_${++table}`)
+  const run = record(kind, from, (await Ha.clusterRow(c)).primary, report)
+  console.log(JSON.stringify({ kind, ...run }))
+}
+
+const record = (kind: string, from: string, to: string, r: WriteReport): Run => {
+  const run = { unavailableMs: r.unavailableMs, lost: r.lost.length, doubleWriters: r.doubleWriters, acknowledged: r.acknowledged, from, to }
+  results[kind]!.push(run)
+  return run
+}
+
+// The writer's own "writes after the fault" wait covers the recovery; here only some primary is awaited.
+const aPrimary = () => eventually("a primary", async () => ((await Ha.clusterRow(c)).primary !== "" ? true : undefined), 120_000, 200).then(() => {})
+
+try {
+  for (let i = 0; i < deleteRuns; i++) {
+    await measure("podDeletion", (p) => c.env.kubectl(["-n", c.ns, "delete", "pod", p, "--wait=false"]).then(() => {}), aPrimary)
+  }
+  for (let i = 0; i < switchoverRuns; i++) {
+    await measure("switchover", async (p) => {
+      const to = (await Ha.instancePods(c)).find((x) => x.name !== p && x.ready)!.name
+      await Ha.switchover(c, to)
+    }, async (p) => {
+      await Ha.waitNewPrimary(c, p)
+    })
+  }
+  for (let i = 0; i < sigkillRuns; i++) {
+    await measure("sigkill", (p) => Ha.killPostgres(c, p), aPrimary)
+  }
+  for (let i = 0; i < nodeLossRuns; i++) {
+    let node = 0
+    await measure("nodeLoss", async (p) => {
+      const where = Nodes.locatePod(env.lk.service, c.ns, p)
+      if (where === undefined) throw new Error(`${p} is not running on any node`)
+      node = where.node
+      Nodes.stop(env.lk.service, node, "kill")
+    }, async (p) => {
+      await Ha.waitNewPrimary(c, p, 180_000)
+    })
+    await Effect.runPromise(Nodes.start(env.lk.service, node))
+  }
+} finally {
+  const out = {
+    measuredAt: new Date().toISOString(),
+    command: `./node_modules/.bin/bun bench/failover.ts ${deleteRuns} ${switchoverRuns} ${sigkillRuns} ${nodeLossRuns}`,
+    cluster: "3 instances, synchronous {method: any, number: 1}, local Kubernetes with 3 node agents on a 2-core machine",
+    unavailability: Object.fromEntries(Object.entries(results).filter(([, r]) => r.length > 0).map(([k, r]) => [k, summary(r.map((x) => x.unavailableMs))])),
+    acknowledgedLost: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.reduce((n, x) => n + x.lost, 0)])),
+    secondWriters: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.filter((x) => x.doubleWriters).length])),
+    runs: results,
+  }
+  mkdirSync(new URL("./results", import.meta.url).pathname, { recursive: true })
+  writeFileSync(new URL("./results/failover.json", import.meta.url).pathname, `${JSON.stringify(out, null, 2)}\n`)
+  console.log(JSON.stringify({ unavailability: Object.fromEntries(Object.entries(out.unavailability).map(([k, v]) => [k, { runs: v.runs, medianMs: v.medianMs, maxMs: v.maxMs }])), acknowledgedLost: out.acknowledgedLost, secondWriters: out.secondWriters }))
+  await Ha.tearDown(c)
+}

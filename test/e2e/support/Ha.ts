@@ -1,0 +1,133 @@
+/**
+ * Shared steps of the high-availability tests and the failover benchmark: a Cluster in its
+ * own namespace, waiting for it to be healthy, reading its primary as `kubectl get cluster`
+ * shows it, and the faults (pod deletion, SIGKILL of postgres, switchover).
+ */
+import { type Environment, eventually, namespaceWithClient } from "./Environment.ts"
+import * as WriteChecker from "./WriteChecker.ts"
+
+export const clusterName = "mycluster"
+const pgdata = "/var/lib/postgresql/data/pgdata"
+
+export interface HaCluster {
+  readonly env: Environment
+  readonly ns: string
+}
+
+/** A three-instance Cluster like the walkthrough's, synchronous (any 1) unless `async`. */
+export const clusterManifest = (options: { readonly synchronous: boolean }) => ({
+  apiVersion: "postgresql.tusk.dev/v1",
+  kind: "Cluster",
+  metadata: { name: clusterName },
+  spec: {
+    imageName: "ghcr.io/cloudnative-pg/postgresql:15.3",
+    instances: 3,
+    storage: { size: "1Gi" },
+    enableSuperuserAccess: true,
+    postgresql: {
+      pg_hba: ["host all postgres all trust"],
+      ...(options.synchronous ? { synchronous: { method: "any", number: 1 } } : {}),
+    },
+  },
+})
+
+/** Create the namespace, client pod and Cluster, and wait until it is healthy with its write table. */
+export const setUp = async (env: Environment, prefix: string, options: { readonly synchronous: boolean }): Promise<HaCluster> => {
+  const ns = await namespaceWithClient(env, prefix)
+  await env.kubectl(["-n", ns, "apply", "-f", "-"], JSON.stringify(clusterManifest(options)))
+  const c = { env, ns }
+  await waitHealthy(c, 6 * 60_000)
+  await WriteChecker.prepare(env, { namespace: ns })
+  return c
+}
+
+export const tearDown = async (c: HaCluster | undefined): Promise<void> => {
+  if (c !== undefined) await c.env.kubectl(["delete", "namespace", c.ns, "--wait=false"])
+}
+
+export interface ClusterRow {
+  readonly instances: string
+  readonly ready: string
+  readonly status: string
+  readonly primary: string
+}
+
+/** The row of `kubectl get cluster mycluster`, as a user reads it. */
+export const clusterRow = async (c: HaCluster): Promise<ClusterRow> => {
+  const table = await c.env.kubectl(["-n", c.ns, "get", "cluster", clusterName])
+  const cells = (table.trim().split("\n")[1] ?? "").split(/\s{2,}/)
+  return { instances: cells[2] ?? "", ready: cells[3] ?? "", status: cells[4] ?? "", primary: cells[5] ?? "" }
+}
+
+export const waitHealthy = (c: HaCluster, timeoutMs = 180_000) =>
+  eventually("the cluster to be healthy", async () => {
+    const row = await clusterRow(c)
+    return row.status === "Cluster in healthy state" && row.ready === "3" ? row : undefined
+  }, timeoutMs, 500)
+
+export interface PodInfo {
+  readonly name: string
+  readonly phase: string
+  readonly ready: boolean
+  readonly nodeName: string | undefined
+  readonly role: string | undefined
+}
+
+interface PodList {
+  items: Array<{
+    metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string }
+    spec: { nodeName?: string }
+    status: { phase: string; conditions?: Array<{ type: string; status: string }> }
+  }>
+}
+
+export const instancePods = async (c: HaCluster): Promise<Array<PodInfo>> => {
+  const list = await c.env.json<PodList>(["-n", c.ns, "get", "pods", "-l", "tusk.dev/podRole=instance"])
+  return list.items.map((p) => ({
+    name: p.metadata.name,
+    phase: p.status.phase,
+    ready: p.status.conditions?.some((x) => x.type === "Ready" && x.status === "True") ?? false,
+    nodeName: p.spec.nodeName,
+    role: p.metadata.labels?.["tusk.dev/instanceRole"],
+  })).sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }))
+}
+
+/** Wait until `kubectl get cluster` shows a primary other than `old`; returns it and when it was seen. */
+export const waitNewPrimary = (c: HaCluster, old: string, timeoutMs = 60_000) =>
+  eventually(`a primary other than ${old}`, async () => {
+    const row = await clusterRow(c)
+    return row.primary !== "" && row.primary !== old ? { primary: row.primary, at: Date.now() } : undefined
+  }, timeoutMs, 100)
+
+/** SIGKILL the postmaster inside the pod (the processes of a crashed PostgreSQL, not the container). */
+export const killPostgres = async (c: HaCluster, pod: string): Promise<void> => {
+  const r = await c.env.execIn(c.ns, pod, ["sh", "-c", `kill -KILL "$(head -1 ${pgdata}/postmaster.pid)"`])
+  if (r.exitCode !== 0) throw new Error(`cannot kill postgres in ${pod}: ${r.stderr}`)
+}
+
+/** Ask for a switchover the way the plugin does: set status.targetPrimary. */
+export const switchover = (c: HaCluster, to: string) =>
+  c.env.kubectl(["-n", c.ns, "patch", "cluster", clusterName, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { targetPrimary: to } })])
+
+/** Run `fault` under write load; returns the writer's report and how long until a new primary showed. */
+export const underWriteLoad = async (
+  c: HaCluster,
+  fault: () => Promise<void>,
+  afterFault: () => Promise<void>,
+  table = "ha_writes",
+) => {
+  const options = { namespace: c.ns, table }
+  await WriteChecker.prepare(c.env, options)
+  const writer = WriteChecker.start(c.env, options)
+  // Some acknowledged writes before the fault.
+  const startedAt = Date.now()
+  await eventually("writes before the fault", async () => ((await writer.acknowledgedSince(startedAt)) >= 5 ? true : undefined), 60_000, 200)
+  const faultAt = Date.now()
+  await fault()
+  await afterFault()
+  // And some after the recovery.
+  const recovered = Date.now()
+  await eventually("writes after the fault", async () => ((await writer.acknowledgedSince(recovered)) >= 5 ? true : undefined), 60_000, 200)
+  const attempts = await writer.stop()
+  return { faultAt, report: await WriteChecker.verify(c.env, options, attempts) }
+}
