@@ -19,7 +19,7 @@ import { observe } from "./observe/Observe.ts"
 import type { Action } from "./plan/Action.ts"
 import { Phase } from "./plan/Phase.ts"
 import { plan } from "./plan/Plan.ts"
-import type { ImageSettings } from "./specs/Instances.ts"
+import { type ImageSettings, podTemplateHash } from "./specs/Instances.ts"
 
 /** Images, from the operator's environment (set by its Deployment). */
 const imageSettings = Config.all({
@@ -100,7 +100,8 @@ export const setup: Setup = ({ namespace, workers }) =>
         const cluster = found.value
         const now = new Date()
         const pki = yield* ensureClusterObjects(caches, cluster, now)
-        const observed = yield* observe(caches, cluster, { defaultImage: images.defaultImage, now })
+        const podHash = podTemplateHash(cluster, images)
+        const observed = yield* observe(caches, cluster, { defaultImage: images.defaultImage, podHash, now })
         const decided = plan(observed)
         remember(request.key, observed.instances.flatMap((i) => (i.pod?.nodeName === undefined ? [] : [i.pod.nodeName])))
         // Status first: a new serial or target primary is recorded before anything acts on it.

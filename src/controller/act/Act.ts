@@ -12,7 +12,7 @@ import type { Unstructured } from "../../kube/Resource.ts"
 import * as Kinds from "../Kinds.ts"
 import type { Action } from "../plan/Action.ts"
 import type { Kind } from "../Kinds.ts"
-import { bootstrapJob, dataPvc, type ImageSettings, instancePod } from "../specs/Instances.ts"
+import { bootstrapJob, dataPvc, type ImageSettings, instancePod, podTemplateHash } from "../specs/Instances.ts"
 
 const ignore = (tag: KubeError.KubeError["_tag"]) => (e: KubeError.KubeError) => e._tag === tag
 
@@ -44,7 +44,12 @@ export const act = (cluster: Cluster, images: ImageSettings, action: Action) => 
       })
     case "CreatePod": {
       const pod = instancePod(cluster, action.serial, images)
-      return create(Kinds.pods, { ...pod, metadata: { ...pod.metadata, labels: { ...pod.metadata?.labels, [labels.instanceRole]: action.role } } }, namespace)
+      const metadata = {
+        ...pod.metadata,
+        labels: { ...pod.metadata?.labels, [labels.instanceRole]: action.role },
+        annotations: { ...pod.metadata?.annotations, [annotations.specHash]: podTemplateHash(cluster, images) },
+      }
+      return create(Kinds.pods, { ...pod, metadata }, namespace)
     }
     case "SetRoleLabel":
       return mergePatch(Kinds.pods, action.podName, namespace, { metadata: { labels: { [labels.instanceRole]: action.role } } })

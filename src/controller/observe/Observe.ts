@@ -38,6 +38,7 @@ export const secretValue = (caches: Caches, cluster: Cluster, secret: string, ke
 
 export interface ObserveSettings {
   readonly defaultImage: string
+  readonly podHash: string
   readonly now: Date
 }
 
@@ -98,6 +99,13 @@ export const observe = (caches: Caches, cluster: Cluster, settings: ObserveSetti
     )
     const nodes = new Map<string, ObservedNode>()
     for (const n of nodeObjects.flatMap((o) => Option.toArray(nodeObservation(o)))) nodes.set(n.name, n)
-    const observed: Observed = { cluster, instances, nodes, defaultImage: settings.defaultImage, now: settings.now }
+    const observed: Observed = {
+      cluster,
+      instances,
+      nodes,
+      defaultImage: settings.defaultImage,
+      podHash: settings.podHash,
+      now: settings.now,
+    }
     return observed
   })

@@ -10,6 +10,7 @@ import type { ObservedJob, ObservedNode, ObservedPod, ObservedPvc } from "../pla
 
 const Meta = Schema.Struct({
   name: Schema.String,
+  creationTimestamp: Schema.optional(Schema.String),
   deletionTimestamp: Schema.optional(Schema.String),
   labels: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
   annotations: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
@@ -100,6 +101,8 @@ export const podObservation = (object: Unstructured): Option.Option<PodObservati
     waitingReason: waitingReason(view),
     image: view.status?.containerStatuses?.find((c) => c.name === "postgres")?.image,
     ip: view.status?.podIP,
+    createdAt: view.metadata.creationTimestamp,
+    specHash: view.metadata.annotations?.[annotations.specHash],
     }
   })
 

@@ -42,6 +42,9 @@ export interface ObservedPod {
   readonly image: string | undefined
   /** Since when the pod is not Ready (its Ready condition's last transition), or being deleted. */
   readonly unreadySince: string | undefined
+  readonly createdAt: string | undefined
+  /** The pod template hash it was created with (see `podTemplateHash`). */
+  readonly specHash: string | undefined
 }
 
 /** The answer of an instance's status API, or why there is none. */
@@ -72,5 +75,7 @@ export interface Observed {
   readonly nodes: ReadonlyMap<string, ObservedNode>
   /** Image used for instances when the Cluster names none. */
   readonly defaultImage: string
+  /** The pod template hash pods of this Cluster should have. */
+  readonly podHash: string
   readonly now: Date
 }

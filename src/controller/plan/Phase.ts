@@ -8,6 +8,7 @@ export const Phase = {
   switchover: "Switchover in progress",
   upgrading: "Upgrading cluster",
   waitingForUser: "Waiting for user action",
+  restartingPrimary: "Primary instance is being restarted in-place",
   unrecoverable: "Cluster cannot proceed to reconciliation due to an unrecoverable state",
   scalingDown: "Scaling down replicas",
 } as const

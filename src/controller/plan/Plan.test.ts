@@ -36,6 +36,8 @@ const pod = (serial: number, ready = true, role?: string, extra: Partial<Observe
   waitingReason: undefined,
   image: undefined,
   unreadySince: undefined,
+  createdAt: "2026-11-29T11:00:00Z",
+  specHash: "h1",
   ...extra,
 })
 const job = (serial: number, kind: "initdb" | "join", state: ObservedJob["state"]): ObservedJob => ({
@@ -62,6 +64,7 @@ const observed = (c: ReturnType<typeof cluster>, instances: ReadonlyArray<Observ
   instances,
   nodes: new Map(),
   defaultImage: "ghcr.io/cloudnative-pg/postgresql:15",
+  podHash: "h1",
   now,
 })
 
@@ -282,6 +285,64 @@ describe("failover", () => {
     const p = plan(withNodes(observed(cluster(3, primaryIs1), running), ["node-1", "node-3"]))
     expect(p.status).toMatchObject({ targetPrimary: "pg-2", phase: Phase.switchover })
     expect(plan(withNodes(observed(cluster(3, primaryIs1), running))).status.targetPrimary).toBe("pg-1")
+  })
+})
+
+const withSpec = (spec: Record<string, unknown>, status: Record<string, unknown> = primaryIs1, annotations: Record<string, string> = {}) =>
+  Schema.decodeUnknownSync(Cluster)({
+    apiVersion: "postgresql.tusk.dev/v1",
+    kind: "Cluster",
+    metadata: { name: "pg", namespace: "ns", uid: "u1", generation: 2, annotations },
+    spec: { instances: 3, storage: { size: "1Gi" }, ...spec },
+    status,
+  })
+const rolled = (hash: string) => [
+  instance(1, { pvc: pvc(1), pod: pod(1, true, "primary", { specHash: hash }), status: primaryStatus }),
+  instance(2, { pvc: pvc(2), pod: pod(2, true, "replica", { specHash: hash }), status: standbyAt("0/3000000") }),
+  instance(3, { pvc: pvc(3), pod: pod(3, true, "replica", { specHash: hash }), status: standbyAt("0/5000000") }),
+]
+
+describe("rolling updates", () => {
+  test("replicas are recreated one at a time, lowest serial first", () => {
+    const p = plan(observed(withSpec({}), rolled("old")))
+    expect(tags(p.actions)).toEqual(["DeletePod(pg-2)"])
+    expect(p.status.phase).toBe(Phase.upgrading)
+  })
+
+  test("then the primary: restarted in place by default, and not failed over meanwhile", () => {
+    const done = rolled("old").map((i, n) => (n === 0 ? i : { ...i, pod: { ...i.pod!, specHash: "h1" } }))
+    const p = plan(observed(withSpec({}), done))
+    expect(tags(p.actions)).toEqual(["DeletePod(pg-1)"])
+    expect(p.status.phase).toBe(Phase.restartingPrimary)
+    const restarting = [{ ...done[0]!, pod: { ...done[0]!.pod!, deleting: true, ready: false } }, ...done.slice(1)]
+    const next = plan(observed(withSpec({}, { ...primaryIs1, phase: Phase.restartingPrimary }), restarting))
+    expect(next.status.targetPrimary).toBe("pg-1")
+    expect(next.status.phase).toBe(Phase.restartingPrimary)
+  })
+
+  test("with primaryUpdateMethod switchover the most advanced replica takes over first", () => {
+    const done = rolled("old").map((i, n) => (n === 0 ? i : { ...i, pod: { ...i.pod!, specHash: "h1" } }))
+    const p = plan(observed(withSpec({ primaryUpdateMethod: "switchover" }), done))
+    expect(p.status).toMatchObject({ targetPrimary: "pg-3", phase: Phase.switchover })
+    expect(p.actions).toEqual([])
+  })
+
+  test("a supervised primary waits for the user", () => {
+    const done = rolled("old").map((i, n) => (n === 0 ? i : { ...i, pod: { ...i.pod!, specHash: "h1" } }))
+    const p = plan(observed(withSpec({ primaryUpdateStrategy: "supervised" }), done))
+    expect(p.status.phase).toBe(Phase.waitingForUser)
+    expect(p.actions).toEqual([])
+  })
+
+  test("a requested restart and a pending parameter restart roll too", () => {
+    const asked = plan(observed(withSpec({}, primaryIs1, { "tusk.dev/restartedAt": "2026-11-29T11:30:00Z" }), rolled("h1")))
+    expect(tags(asked.actions)).toEqual(["DeletePod(pg-2)"])
+    const pending = rolled("h1").map((i) =>
+      i.serial === 3 ? { ...i, status: { _tag: "Reported", status: { ...(standbyAt("0/5000000").status), pendingRestart: true, pendingRestartParameters: ["shared_buffers"] } } as const } : i,
+    )
+    const p = plan(observed(withSpec({}), pending))
+    expect(tags(p.actions)).toEqual(["DeletePod(pg-3)"])
+    expect(p.status.phaseReason).toContain("shared_buffers")
   })
 })
 

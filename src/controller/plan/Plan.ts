@@ -9,6 +9,7 @@ import type { Condition } from "../../api/Kubernetes.ts"
 import { annotations, instanceName, type InstanceRole } from "../../api/Naming.ts"
 import { Action } from "./Action.ts"
 import { formerPrimaryStopped, primaryFailure, promotionCandidates, safeToPromote } from "./Failover.ts"
+import { rollingUpdate } from "./RollingUpdate.ts"
 import { InstanceState, instanceState } from "./InstanceState.ts"
 import type { Observed, ObservedInstance } from "./Observed.ts"
 import { Phase } from "./Phase.ts"
@@ -59,6 +60,9 @@ const isReady = (state: InstanceState) => state._tag === "Primary" || state._tag
 const inBootstrap = (state: InstanceState) =>
   state._tag === "Initializing" || state._tag === "Joining" || state._tag === "Pending"
 
+const readyPrimary = (active: ReadonlyArray<ObservedInstance>, primary: string | undefined, states: ReadonlyMap<string, InstanceState>) =>
+  active.some((i) => i.name === primary && states.get(i.name)?._tag === "Primary")
+
 /** The decisions for one Cluster. */
 export const plan = (observed: Observed): Plan => {
   const { cluster, now } = observed
@@ -96,7 +100,9 @@ export const plan = (observed: Observed): Plan => {
   let handover: "failover" | "switchover" | undefined
   if (currentPrimary !== undefined && targetPrimary === currentPrimary) {
     const lookup = (n: string) => states.get(n)
-    const failure = primaryFailure(observed, currentPrimary, lookup)
+    // A primary restarted in place on purpose keeps its data: wait for it, do not fail over.
+    const restarting = previous.phase === Phase.restartingPrimary && lookup(currentPrimary)?._tag !== "Deleting"
+    const failure = restarting ? undefined : primaryFailure(observed, currentPrimary, lookup)
     const primaryNode = observed.instances.find((i) => i.name === currentPrimary)?.pod?.nodeName
     const draining = failure === undefined && primaryNode !== undefined && observed.nodes.get(primaryNode)?.schedulable === false
     const onSchedulableNode = (i: ObservedInstance) =>
@@ -207,9 +213,21 @@ export const plan = (observed: Observed): Plan => {
       }
     } else if (allReady && primaryReady) {
       phase = Phase.healthy
+      const update = rollingUpdate(observed, active, currentPrimary, (n) => states.get(n))
+      if (update !== undefined) {
+        phase = update.phase
+        phaseReason = update.reason
+        if (update.action !== undefined) actions.push(update.action)
+        if (update.target !== undefined) targetPrimary = update.target
+      }
     }
   }
 
+  // Until the primary restarted in place is back, say so (and keep failover away, above).
+  if (previous.phase === Phase.restartingPrimary && handover === undefined && !readyPrimary(active, currentPrimary, states)) {
+    phase = Phase.restartingPrimary
+    if (phaseReason === "") phaseReason = previous.phaseReason ?? ""
+  }
   const healthy = phase === Phase.healthy
   const activeNames = active.map((i) => i.name).sort()
   const readyNames = active.filter((i) => isReady(stateOf(i))).map((i) => i.name).sort()

@@ -159,6 +159,17 @@ const postgresContainer = (cluster: Cluster, images: ImageSettings, name: string
 
 const https = (path: string) => ({ httpGet: { path, port: ports.status, scheme: "HTTPS" } })
 
+/**
+ * A hash of everything in an instance pod that only a new pod can change (image,
+ * resources, environment, scheduling, timeouts): pods carry it, and a pod whose hash
+ * differs from the Cluster's is rolled.
+ */
+export const podTemplateHash = (cluster: Cluster, images: ImageSettings): string => {
+  const pod = instancePod(cluster, 0, images)
+  const { metadata: _, ...rest } = pod
+  return Bun.hash(JSON.stringify({ ...rest, spec: { ...rest.spec, hostname: undefined, volumes: undefined } })).toString(16)
+}
+
 /** The pod of instance `serial`; its role label is set by the plan afterwards. */
 export const instancePod = (cluster: Cluster, serial: number, images: ImageSettings): V1Pod => {
   const main: V1Container = {
