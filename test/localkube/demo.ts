@@ -32,6 +32,11 @@ import { agentName } from "./node/Nodes.ts"
 /** The demo's local cluster (netns lk-demo, state in .localkube/demo). */
 const demoCluster = "demo"
 const operatorNamespace = "tusk-system"
+const operatorDeployment = "tusk-controller"
+const operatorSelector = "app.kubernetes.io/name=tusk,app.kubernetes.io/component=controller"
+/** Restarts after which an operator that is not Ready counts as crash-looping. */
+const operatorCrashLimit = 4
+const clusterCrd = "clusters.postgresql.tusk.dev"
 const clusterNamespace = "default"
 const root = LocalKube.repoRoot
 const overlay = join(root, "manifests", "overlays", "localkube")
@@ -107,13 +112,6 @@ const waitNodes = (lk: LocalKube.LocalKubeService, count: number, start: number,
     return { done: ready.length >= count ? ready : undefined, line: `nodes Ready: ${ready.length}/${count}` }
   }))
 
-/** Restarts after which an operator that is not Ready counts as crash-looping. */
-const operatorCrashLimit = 4
-
-const clusterCrd = "clusters.postgresql.tusk.dev"
-const operatorDeployment = "tusk-controller"
-const operatorSelector = "app.kubernetes.io/name=tusk,app.kubernetes.io/component=controller"
-
 const waitOperator = (lk: LocalKube.LocalKubeService, start: number, deadline: number) =>
   waitFor("the operator to be Ready", start, deadline, Effect.gen(function* () {
     const deployment = yield* getJson(lk, Progress.Deployment, ["get", "deployment", operatorDeployment, "-n", operatorNamespace])
@@ -159,7 +157,7 @@ const diagnose = (lk: LocalKube.LocalKubeService, name: string) =>
         yield* show(lk, `log of ${p.ns}/${p.name}, previous run`, ["kubectl", "logs", "-n", p.ns, p.name, "--all-containers", "--prefix", "--previous", "--tail=60"])
       }
     }
-    yield* Console.log(`\nnode agent logs: ${lk.paths.log(agentName(1)).replace(/1\.log$/, "N.log")}`)
+    yield* Console.log(`\nlogs of the control plane and the node agents (${agentName(1)}.log, ...): ${lk.paths.logs}`)
   })
 
 const sampleName = Effect.try({
