@@ -55,7 +55,7 @@ if (insideOrRerun(import.meta.path, 120_000 + steadySeconds * 1000)) {
       await eventually("both ready", async () => ((await a.readyz()) === 200 && (await b.readyz()) === 200 ? true : undefined))
       expect(await leaseHolder(lk, ns)).toBe("replica-a")
       expect(b.has("became leader")).toBe(false)
-      expect(b.has("waiting for leadership")).toBe(true)
+      await eventually("replica-b waits", async () => (b.has("waiting for leadership") ? true : undefined), 5_000)
 
       // SIGKILL: no release, so the standby waits out the lease.
       a.proc.kill("SIGKILL")
@@ -64,7 +64,9 @@ if (insideOrRerun(import.meta.path, 120_000 + steadySeconds * 1000)) {
       await eventually("replica-b leads", async () => (b.has("became leader") ? true : undefined), 30_000)
       const handover = Date.now() - killedAt
       console.log(`hand-over after SIGKILL of the leader: ${handover} ms (lease 15 s, retry 2 s)`)
-      expect(handover).toBeLessThan(15_000 + 2_500)
+      // Expiry is judged by the standby's own clock from when it saw the last renewal:
+      // lease duration, give or take one retry period (more on a loaded machine).
+      expect(handover).toBeLessThan(15_000 + 2 * 2_000)
       expect(await leaseHolder(lk, ns)).toBe("replica-b")
 
       // SIGTERM: clean exit, lease released at once.
