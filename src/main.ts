@@ -10,7 +10,7 @@ import { basename } from "node:path"
 import * as ControllerCommand from "./controller/command.ts"
 import * as Reconciler from "./controller/Reconciler.ts"
 import { bootstrapCommand, instanceCommand } from "./instance/command.ts"
-import { pluginCommand } from "./plugin/command.ts"
+import { pluginCommand, runPlugin } from "./plugin/command.ts"
 import { buildInfo, versionLine } from "./Version.ts"
 
 const version = Command.make("version", {}, () => Console.log(versionLine)).pipe(
@@ -27,8 +27,8 @@ const tusk = Command.make("tusk").pipe(
 const invokedAs = basename(process.argv0 === "bun" ? (process.argv[1] ?? "") : process.argv0)
 const asPlugin = invokedAs === "kubectl-tusk"
 
-const cli = asPlugin
-  ? Command.run(pluginCommand, { name: "kubectl tusk", version: buildInfo.version })
-  : Command.run(tusk, { name: "tusk", version: buildInfo.version })
+const program: Effect.Effect<void, unknown, BunContext.BunContext> = asPlugin
+  ? runPlugin(Command.run(pluginCommand, { name: "kubectl tusk", version: buildInfo.version }))(process.argv)
+  : Command.run(tusk, { name: "tusk", version: buildInfo.version })(process.argv)
 
-cli(process.argv).pipe(Effect.provide(BunContext.layer), BunRuntime.runMain)
+program.pipe(Effect.provide(BunContext.layer), BunRuntime.runMain)
