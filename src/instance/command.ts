@@ -6,7 +6,7 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Config, Console, Data, Effect, HashMap, Layer, Logger, Option, Schedule, Schema } from "effect"
 import { chmod, copyFile, rename } from "node:fs/promises"
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import * as JsonLogger from "../kube/JsonLogger.ts"
 import * as KubeClient from "../kube/KubeClient.ts"
 import * as KubeConfig from "../kube/KubeConfig.ts"
@@ -206,7 +206,8 @@ export const instanceCommand = Command.make("instance").pipe(
 export const bootstrapCommand = Command.make("bootstrap", { dest: Args.path({ name: "DEST" }) }, ({ dest }) =>
   Effect.tryPromise(async () => {
     const tmp = `${dest}.tmp`
-    await copyFile(process.execPath, tmp)
+    // /proc/self/exe reads the running executable even when its path was replaced since.
+    await copyFile(existsSync("/proc/self/exe") ? "/proc/self/exe" : process.execPath, tmp)
     await chmod(tmp, 0o755)
     await rename(tmp, dest)
   }).pipe(Effect.zipRight(Console.log(`copied ${process.execPath} to ${dest}`)))
