@@ -401,12 +401,16 @@ describe("plan invariants over random observed states", () => {
     }), { numRuns: 2000 })
   })
 
-  test("at most one pod is labelled primary, and only the current primary", () => {
+  test("at most one pod is labelled primary: the current primary, or before there is one, the first target", () => {
     fc.assert(fc.property(arbObserved, (o) => {
       const p = plan(o)
-      const primaries = p.actions.filter((a) => a._tag === "SetRoleLabel" && a.role === "primary")
+      const primaries = p.actions.filter((a) => (a._tag === "SetRoleLabel" || a._tag === "CreatePod") && a.role === "primary")
       expect(primaries.length).toBeLessThanOrEqual(1)
-      for (const a of primaries) if (a._tag === "SetRoleLabel") expect(a.podName).toBe(p.status.currentPrimary!)
+      const leader = p.status.currentPrimary ?? p.status.targetPrimary
+      for (const a of primaries) {
+        if (a._tag === "SetRoleLabel") expect(a.podName).toBe(leader!)
+        if (a._tag === "CreatePod") expect(`pg-${a.serial}`).toBe(leader!)
+      }
     }), { numRuns: 2000 })
   })
 

@@ -174,8 +174,9 @@ export const plan = (observed: Observed): Plan => {
         }
       }
       // During a hand-over the old primary is labelled unhealthy: it leaves -rw and -ro at once.
-      const role: InstanceRole =
-        i.name !== currentPrimary ? "replica" : targetPrimary === currentPrimary ? "primary" : "unhealthy"
+      // The first instance is the primary from its first start.
+      const leader = currentPrimary ?? targetPrimary
+      const role: InstanceRole = i.name !== leader ? "replica" : targetPrimary === leader ? "primary" : "unhealthy"
       if (pvc.ready && i.pod === undefined) actions.push(Action.CreatePod({ serial: i.serial, role }))
       if (i.pod !== undefined && !i.pod.deleting && i.pod.roleLabel !== role) {
         actions.push(Action.SetRoleLabel({ podName: i.pod.name, role }))
@@ -242,10 +243,8 @@ export const plan = (observed: Observed): Plan => {
     instances: active.length,
     readyInstances: readyNames.length,
     instanceNames: activeNames,
-    instancesStatus: {
-      healthy: readyNames,
-      ...(activeNames.length > readyNames.length ? { failed: activeNames.filter((n) => !readyNames.includes(n)) } : {}),
-    },
+    // Both keys always: the status is merge-patched, and an absent key would never clear.
+    instancesStatus: { healthy: readyNames, failed: activeNames.filter((n) => !readyNames.includes(n)) },
     latestGeneratedNode: latest,
     ...(targetPrimary !== undefined ? { targetPrimary } : {}),
     ...(targetPrimary !== previous.targetPrimary ? { targetPrimaryTimestamp: now.toISOString() } : {}),
