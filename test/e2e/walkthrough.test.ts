@@ -183,14 +183,19 @@ describe("S5 write to the primary, read from replicas", () => {
 describe("S9 monitoring", () => {
   test("each instance serves Prometheus metrics on 9187, with lag on the primary", async () => {
     const pods = await env.json<List<Named & { status: { podIP: string } }>>(["-n", ns, "get", "pods", "-l", "tusk.dev/podRole=instance"])
+    // A scrape is retried a few times: on a loaded machine one may time out.
+    const scrape = (ip: string) =>
+      eventually(`metrics of ${ip}`, async () => {
+        const r = await env.execIn(ns, "client", ["curl", "-sf", "--max-time", "10", `http://${ip}:9187/metrics`])
+        return r.exitCode === 0 ? r.stdout : undefined
+      }, 60_000)
     for (const p of pods.items) {
-      const r = await env.execIn(ns, "client", ["curl", "-sf", `http://${p.status.podIP}:9187/metrics`])
-      expect(r.exitCode).toBe(0)
-      expect(r.stdout).toMatch(/^tusk_collector_up 1$/m)
-      expect(r.stdout).toMatch(/^tusk_pg_database_size_bytes\{datname="app"\} \d+/m)
+      const body = await scrape(p.status.podIP)
+      expect(body).toMatch(/^tusk_collector_up 1$/m)
+      expect(body).toMatch(/^tusk_pg_database_size_bytes\{datname="app"\} \d+/m)
     }
     const primary = pods.items.find((p) => p.metadata.labels?.["tusk.dev/instanceRole"] === "primary")!
-    const metrics = (await env.execIn(ns, "client", ["curl", "-sf", `http://${primary.status.podIP}:9187/metrics`])).stdout
+    const metrics = await scrape(primary.status.podIP)
     expect(metrics).toMatch(/^tusk_pg_stat_replication_replay_diff_bytes\{[^}]*application_name="mycluster-2"[^}]*\} \d+/m)
   })
 
