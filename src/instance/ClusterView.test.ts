@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import { Schema } from "effect"
-import { ClusterView, isFenced, leader, secretNames, superuserHasPassword } from "./ClusterView.ts"
+import { ClusterView, isFenced, leader, restartAnnotation, restartToken, secretNames, superuserHasPassword } from "./ClusterView.ts"
 import { upstreamOf } from "./ConfigFiles.ts"
 import { initdbArgs } from "./Initdb.ts"
 import { isSourceUnavailable } from "./Rewind.ts"
@@ -52,5 +52,23 @@ describe("ClusterView", () => {
   test("pg_rewind failures: unreachable source vs impossible rewind", () => {
     expect(isSourceUnavailable('pg_rewind: error: connection to server at "10.0.0.1", port 5432 failed: Connection refused')).toBe(true)
     expect(isSourceUnavailable("pg_rewind: error: could not open file \"pg_wal/000000010000000000000003\": No such file or directory")).toBe(false)
+  })
+})
+
+describe("restartToken", () => {
+  const withAnnotation = (value: string | undefined): ClusterView => ({
+    metadata: { name: "c", ...(value === undefined ? {} : { annotations: { [restartAnnotation]: value } }) },
+    spec: {}
+  })
+  test("reads the token for one instance from a JSON object", () => {
+    const view = withAnnotation(JSON.stringify({ "c-2": "2026-11-29T12:00:00Z" }))
+    expect(restartToken(view, "c-2")).toBe("2026-11-29T12:00:00Z")
+    expect(restartToken(view, "c-1")).toBeUndefined()
+  })
+  test("asks for nothing when absent or malformed", () => {
+    expect(restartToken(withAnnotation(undefined), "c-1")).toBeUndefined()
+    expect(restartToken(withAnnotation("c-1"), "c-1")).toBeUndefined()
+    expect(restartToken(withAnnotation(JSON.stringify(["c-1"])), "c-1")).toBeUndefined()
+    expect(restartToken(withAnnotation(JSON.stringify({ "c-1": 5 })), "c-1")).toBeUndefined()
   })
 })

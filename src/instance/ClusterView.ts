@@ -112,3 +112,25 @@ export const shutdownBudget = (view: ClusterView) => ({
   smartSeconds: view.spec.smartShutdownTimeout ?? 180,
   stopSeconds: view.spec.stopDelay ?? 1800
 })
+
+/**
+ * In-place restarts on request: the Cluster annotation `tusk.dev/restartInstances` holds a
+ * JSON object of instance name -> token (e.g. a timestamp). An instance restarts PostgreSQL
+ * when the token for it differs from the one it last acted on (a new pod takes the token it
+ * starts with as done) and reports the token as `restartedFor` in /pg/status.
+ */
+export const restartAnnotation = "tusk.dev/restartInstances"
+
+/** The restart token for `instance`, if any (a malformed annotation asks for nothing). */
+export const restartToken = (view: ClusterView, instance: string): string | undefined => {
+  const raw = view.metadata.annotations?.[restartAnnotation]
+  if (raw === undefined) return undefined
+  try {
+    const parsed: unknown = JSON.parse(raw)
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined
+    const token: unknown = (parsed as Record<string, unknown>)[instance]
+    return typeof token === "string" && token !== "" ? token : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -7,7 +7,7 @@
 import { type Duration, Effect, type Option, Queue, Ref, Schedule, Stream } from "effect"
 import { annotations } from "../api/Naming.ts"
 import * as Certificates from "./Certificates.ts"
-import { isFenced, leader, shutdownBudget, type ClusterView } from "./ClusterView.ts"
+import { isFenced, leader, restartToken, shutdownBudget, type ClusterView } from "./ClusterView.ts"
 import * as Clone from "./Clone.ts"
 import { managedSlotPrefix, slotNameFor } from "./config/Conninfo.ts"
 import * as ConfigFiles from "./ConfigFiles.ts"
@@ -35,6 +35,8 @@ export interface ManagerState {
   readonly quickExits: number
   /** The Cluster's reload annotation as last acted on. */
   readonly reloadedAt: string | undefined
+  /** The restart token for this instance as last acted on (see `restartToken`). */
+  readonly restartedFor: string | undefined
 }
 
 /** How long to wait before starting a postmaster that died `quickExits` times in a row (pure). */
@@ -80,7 +82,9 @@ export const start = Effect.fn("Instance.start")(function*() {
     lastTick: Date.now(),
     lastStart: 0,
     quickExits: 0,
-    reloadedAt: first.metadata.annotations?.[annotations.reloadedAt]
+    reloadedAt: first.metadata.annotations?.[annotations.reloadedAt],
+    // A new pod's PostgreSQL starts fresh: the request it finds is already satisfied.
+    restartedFor: restartToken(first, self)
   })
   const sql = yield* Sql.connect({ socketDir: settings.socketDir, port: settings.port }, "postgres", 3)
   const wake = yield* Queue.sliding<void>(1)
@@ -210,6 +214,26 @@ export const start = Effect.fn("Instance.start")(function*() {
       Rewind: ({ from }) => demoteData(view, from)
     })
 
+  /** Restart PostgreSQL as asked (e.g. for a parameter that needs it); the loop starts it again at once. */
+  const restartInPlace = (token: string) =>
+    Effect.gen(function*() {
+      const pm = yield* running
+      yield* Effect.logInfo("restarting PostgreSQL as requested").pipe(Effect.annotateLogs({ token }))
+      if (pm !== undefined) {
+        const { role } = yield* Ref.get(state)
+        // A checkpoint first keeps the shutdown checkpoint, and so the restart, short.
+        if (role._tag === "Primary") yield* Sql.query(() => sql`CHECKPOINT`).pipe(Effect.timeout("30 seconds"), Effect.ignore)
+        yield* Postmaster.stop(pm, [
+          { signal: Postmaster.fast, wait: "60 seconds" },
+          { signal: Postmaster.immediate, wait: "10 seconds" }
+        ])
+      }
+      // Not a failed start: no back-off.
+      yield* Ref.update(state, (s) => ({ ...s, postmaster: undefined, restartedFor: token, lastStart: 0, quickExits: 0 }))
+      // Not Wait, so the loop looks again at once and starts PostgreSQL.
+      return { role: Role.Starting(), action: Action.StartPostmaster() }
+    })
+
   /** Write certificates and configuration files; SIGHUP the postmaster when they changed. */
   const reconcileConfig = (view: ClusterView, probed: Probed | undefined) =>
     Effect.gen(function*() {
@@ -271,6 +295,9 @@ export const start = Effect.fn("Instance.start")(function*() {
         Effect.catchAll((e) => Effect.logWarning("configuration not updated", e.message).pipe(Effect.as(before.refusedParameters)))
       )
     yield* Ref.update(state, (s) => ({ ...s, role: decision.role, detail, refusedParameters: refused, fenced }))
+    const token = restartToken(view, self)
+    // Only from a steady state (no hand-over, no start or stop in progress).
+    if (token !== undefined && token !== before.restartedFor && decision.action._tag === "Wait") return yield* restartInPlace(token)
     yield* execute(decision.action, view, probed)
     yield* Ref.update(state, (s) => ({ ...s, lastTick: Date.now() }))
     return decision

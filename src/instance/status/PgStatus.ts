@@ -74,6 +74,8 @@ export const PgStatus = Schema.Struct({
   /** The primary this instance last read from the API server (`targetPrimary`, else `currentPrimary`), and how long ago it read it: a cut-off primary's proof that it is still the target. */
   confirmedLeader: Schema.optional(Schema.NullOr(Schema.String)),
   apiContactAgeMs: Schema.optional(Schema.NullOr(Schema.Number)),
+  /** The `tusk.dev/restartInstances` token this instance last restarted PostgreSQL for (or started with). */
+  restartedFor: Schema.optional(Schema.NullOr(Schema.String)),
   observedAt: Schema.String
 })
 export type PgStatus = typeof PgStatus.Type

@@ -40,6 +40,7 @@ export const currentStatus = Effect.fn("StatusServer.currentStatus")(function*(m
     postgresVersion: probed?.version ?? null,
     instanceManagerVersion: settings.version,
     confirmedLeader: confirmation?.leader ?? null,
+    restartedFor: state.restartedFor ?? null,
     apiContactAgeMs: confirmation === undefined ? null : Date.now() - confirmation.at,
     observedAt: new Date().toISOString()
   }
