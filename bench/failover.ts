@@ -46,6 +46,22 @@ const c = await Ha.setUp(env, "bench-failover", { synchronous: true })
 const results: Record<string, Array<Run>> = { podDeletion: [], sigkill: [], switchover: [], nodeLoss: [] }
 let table = 0
 
+/** Results so far, written after every run (a long run stopped early keeps its figures). */
+function write() {
+  const out = {
+    measuredAt: new Date().toISOString(),
+    command: `./node_modules/.bin/bun bench/failover.ts ${deleteRuns} ${switchoverRuns} ${sigkillRuns} ${nodeLossRuns}`,
+    cluster: "3 instances, synchronous {method: any, number: 1}, local Kubernetes with 3 node agents on a 2-core machine",
+    unavailability: Object.fromEntries(Object.entries(results).filter(([, r]) => r.length > 0).map(([k, r]) => [k, summary(r.map((x) => x.unavailableMs))])),
+    acknowledgedLost: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.reduce((n, x) => n + x.lost, 0)])),
+    secondWriters: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.filter((x) => x.doubleWriters).length])),
+    runs: results,
+  }
+  mkdirSync(new URL("./results", import.meta.url).pathname, { recursive: true })
+  writeFileSync(new URL("./results/failover.json", import.meta.url).pathname, `${JSON.stringify(out, null, 2)}\n`)
+  return out
+}
+
 const measure = async (kind: string, fault: (primary: string) => Promise<void>, recover: (primary: string) => Promise<void> = async () => {}) => {
   await Ha.waitHealthy(c)
   const from = (await Ha.clusterRow(c)).primary
@@ -54,6 +70,7 @@ const measure = async (kind: string, fault: (primary: string) => Promise<void>, 
   }, `bench_${kind.toLowerCase()}_${++table}`)
   const run = record(kind, from, (await Ha.clusterRow(c)).primary, report)
   console.log(JSON.stringify({ kind, ...run }))
+  write()
 }
 
 const record = (kind: string, from: string, to: string, r: WriteReport): Run => {
@@ -93,17 +110,7 @@ try {
     await Effect.runPromise(Nodes.start(env.lk.service, node))
   }
 } finally {
-  const out = {
-    measuredAt: new Date().toISOString(),
-    command: `./node_modules/.bin/bun bench/failover.ts ${deleteRuns} ${switchoverRuns} ${sigkillRuns} ${nodeLossRuns}`,
-    cluster: "3 instances, synchronous {method: any, number: 1}, local Kubernetes with 3 node agents on a 2-core machine",
-    unavailability: Object.fromEntries(Object.entries(results).filter(([, r]) => r.length > 0).map(([k, r]) => [k, summary(r.map((x) => x.unavailableMs))])),
-    acknowledgedLost: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.reduce((n, x) => n + x.lost, 0)])),
-    secondWriters: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.filter((x) => x.doubleWriters).length])),
-    runs: results,
-  }
-  mkdirSync(new URL("./results", import.meta.url).pathname, { recursive: true })
-  writeFileSync(new URL("./results/failover.json", import.meta.url).pathname, `${JSON.stringify(out, null, 2)}\n`)
+  const out = write()
   console.log(JSON.stringify({ unavailability: Object.fromEntries(Object.entries(out.unavailability).map(([k, v]) => [k, { runs: v.runs, medianMs: v.medianMs, maxMs: v.maxMs }])), acknowledgedLost: out.acknowledgedLost, secondWriters: out.secondWriters }))
   await Ha.tearDown(c)
 }

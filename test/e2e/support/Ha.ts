@@ -12,13 +12,21 @@ const pgdata = "/var/lib/postgresql/data/pgdata"
 export interface HaCluster {
   readonly env: Environment
   readonly ns: string
+  /** The Cluster's name (pods are <name>-<serial>). */
+  readonly name: string
 }
 
 /** A three-instance Cluster like the walkthrough's, synchronous (any 1) unless `async`. */
-export const clusterManifest = (options: { readonly synchronous: boolean }) => ({
+export interface ClusterOptions {
+  readonly synchronous: boolean
+  /** Defaults to mycluster, as in the walkthrough. */
+  readonly name?: string
+}
+
+export const clusterManifest = (options: ClusterOptions) => ({
   apiVersion: "postgresql.tusk.dev/v1",
   kind: "Cluster",
-  metadata: { name: clusterName },
+  metadata: { name: options.name ?? clusterName },
   spec: {
     imageName: "ghcr.io/cloudnative-pg/postgresql:15.3",
     instances: 3,
@@ -32,12 +40,11 @@ export const clusterManifest = (options: { readonly synchronous: boolean }) => (
 })
 
 /** Create the namespace, client pod and Cluster, and wait until it is healthy with its write table. */
-export const setUp = async (env: Environment, prefix: string, options: { readonly synchronous: boolean }): Promise<HaCluster> => {
+export const setUp = async (env: Environment, prefix: string, options: ClusterOptions): Promise<HaCluster> => {
   const ns = await namespaceWithClient(env, prefix)
   await env.kubectl(["-n", ns, "apply", "-f", "-"], JSON.stringify(clusterManifest(options)))
-  const c = { env, ns }
+  const c = { env, ns, name: options.name ?? clusterName }
   await waitHealthy(c, 6 * 60_000)
-  await WriteChecker.prepare(env, { namespace: ns })
   return c
 }
 
@@ -52,9 +59,9 @@ export interface ClusterRow {
   readonly primary: string
 }
 
-/** The row of `kubectl get cluster mycluster`, as a user reads it. */
+/** The row of `kubectl get cluster <name>`, as a user reads it. */
 export const clusterRow = async (c: HaCluster): Promise<ClusterRow> => {
-  const table = await c.env.kubectl(["-n", c.ns, "get", "cluster", clusterName])
+  const table = await c.env.kubectl(["-n", c.ns, "get", "cluster", c.name])
   const cells = (table.trim().split("\n")[1] ?? "").split(/\s{2,}/)
   return { instances: cells[2] ?? "", ready: cells[3] ?? "", status: cells[4] ?? "", primary: cells[5] ?? "" }
 }
@@ -82,7 +89,7 @@ interface PodList {
 }
 
 export const instancePods = async (c: HaCluster): Promise<Array<PodInfo>> => {
-  const list = await c.env.json<PodList>(["-n", c.ns, "get", "pods", "-l", "tusk.dev/podRole=instance"])
+  const list = await c.env.json<PodList>(["-n", c.ns, "get", "pods", "-l", `tusk.dev/podRole=instance,tusk.dev/cluster=${c.name}`])
   return list.items.map((p) => ({
     name: p.metadata.name,
     phase: p.status.phase,
@@ -107,7 +114,7 @@ export const killPostgres = async (c: HaCluster, pod: string): Promise<void> => 
 
 /** Ask for a switchover the way the plugin does: set status.targetPrimary. */
 export const switchover = (c: HaCluster, to: string) =>
-  c.env.kubectl(["-n", c.ns, "patch", "cluster", clusterName, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { targetPrimary: to } })])
+  c.env.kubectl(["-n", c.ns, "patch", "cluster", c.name, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { targetPrimary: to } })])
 
 /** Run `fault` under write load; returns the writer's report and how long until a new primary showed. */
 export const underWriteLoad = async (
@@ -116,7 +123,7 @@ export const underWriteLoad = async (
   afterFault: () => Promise<void>,
   table = "ha_writes",
 ) => {
-  const options = { namespace: c.ns, table }
+  const options = { namespace: c.ns, table, cluster: c.name }
   await WriteChecker.prepare(c.env, options)
   const writer = WriteChecker.start(c.env, options)
   // Some acknowledged writes before the fault.
