@@ -39,6 +39,7 @@ interface Run {
   readonly acknowledged: number
   readonly from: string
   readonly to: string
+  readonly timeline: Awaited<ReturnType<typeof Ha.timeline>>
 }
 
 const env = await environment()
@@ -65,16 +66,16 @@ function write() {
 const measure = async (kind: string, fault: (primary: string) => Promise<void>, recover: (primary: string) => Promise<void> = async () => {}) => {
   await Ha.waitHealthy(c)
   const from = (await Ha.clusterRow(c)).primary
-  const { report } = await Ha.underWriteLoad(c, () => fault(from), async () => {
+  const { report, timeline } = await Ha.underWriteLoad(c, () => fault(from), async () => {
     await recover(from)
   }, `bench_${kind.toLowerCase()}_${++table}`)
-  const run = record(kind, from, (await Ha.clusterRow(c)).primary, report)
+  const run = record(kind, from, (await Ha.clusterRow(c)).primary, report, timeline)
   console.log(JSON.stringify({ kind, ...run }))
   write()
 }
 
-const record = (kind: string, from: string, to: string, r: WriteReport): Run => {
-  const run = { unavailableMs: r.unavailableMs, lost: r.lost.length, doubleWriters: r.doubleWriters, acknowledged: r.acknowledged, from, to }
+const record = (kind: string, from: string, to: string, r: WriteReport, timeline: Run["timeline"]): Run => {
+  const run = { unavailableMs: r.unavailableMs, lost: r.lost.length, doubleWriters: r.doubleWriters, acknowledged: r.acknowledged, from, to, timeline }
   results[kind]!.push(run)
   return run
 }

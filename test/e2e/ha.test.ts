@@ -36,13 +36,13 @@ describe("S6 lose the primary under write load", () => {
     expect(before.primary).toBe("mycluster-1")
     let newPrimary: { primary: string; at: number } | undefined
     let deletedAt = 0
-    const { report } = await Ha.underWriteLoad(c, async () => {
+    const { report, timeline } = await Ha.underWriteLoad(c, async () => {
       deletedAt = Date.now()
       await c.env.kubectl(["-n", c.ns, "delete", "pvc/mycluster-1", "pod/mycluster-1", "--wait=false"])
     }, async () => {
       newPrimary = await Ha.waitNewPrimary(c, "mycluster-1")
     }, "s6_writes")
-    log("S6", report, { newPrimary: newPrimary?.primary, newPrimaryAfterMs: (newPrimary?.at ?? 0) - deletedAt })
+    log("S6", report, { newPrimary: newPrimary?.primary, newPrimaryAfterMs: (newPrimary?.at ?? 0) - deletedAt, timeline })
     expect(newPrimary!.at - deletedAt).toBeLessThan(10_000)
     expect(["mycluster-2", "mycluster-3"]).toContain(newPrimary!.primary)
     expect(report.unavailableMs).toBeLessThan(10_000)
@@ -65,13 +65,13 @@ describe("switchover under write load", () => {
     const to = (await Ha.instancePods(c)).find((p) => p.name !== old)!.name
     let seen: { primary: string; at: number } | undefined
     let askedAt = 0
-    const { report } = await Ha.underWriteLoad(c, async () => {
+    const { report, timeline } = await Ha.underWriteLoad(c, async () => {
       askedAt = Date.now()
       await Ha.switchover(c, to)
     }, async () => {
       seen = await Ha.waitNewPrimary(c, old)
     }, "switchover_writes")
-    log("switchover", report, { from: old, to, newPrimaryAfterMs: seen!.at - askedAt })
+    log("switchover", report, { from: old, to, newPrimaryAfterMs: seen!.at - askedAt, timeline })
     expect(seen!.primary).toBe(to)
     expect(report.unavailableMs).toBeLessThan(10_000)
     expectNoLossNoSecondWriter(report)

@@ -136,5 +136,24 @@ export const underWriteLoad = async (
   const recovered = Date.now()
   await eventually("writes after the fault", async () => ((await writer.acknowledgedSince(recovered)) >= 5 ? true : undefined), 60_000, 200)
   const attempts = await writer.stop()
-  return { faultAt, report: await WriteChecker.verify(c.env, options, attempts) }
+  return { faultAt, timeline: await timeline(c, faultAt, attempts), report: await WriteChecker.verify(c.env, options, attempts) }
+}
+
+/**
+ * Where the time went, in ms after the fault: the operator named the target, the target
+ * recorded itself primary, and the first acknowledged INSERT after the fault (the last one
+ * before it is `lastAckBefore`, negative).
+ */
+export const timeline = async (c: HaCluster, faultAt: number, attempts: ReadonlyArray<WriteChecker.Attempt>) => {
+  const status = (await c.env.json<{ status: { targetPrimaryTimestamp?: string; currentPrimaryTimestamp?: string } }>(["-n", c.ns, "get", "cluster", c.name])).status
+  const at = (iso: string | undefined) => (iso === undefined ? null : Date.parse(iso) - faultAt)
+  const acks = attempts.filter((a) => a.ok).map((a) => a.endedAt)
+  const before = acks.filter((t) => t <= faultAt)
+  const after = acks.filter((t) => t > faultAt)
+  return {
+    targetNamedMs: at(status.targetPrimaryTimestamp),
+    primaryRecordedMs: at(status.currentPrimaryTimestamp),
+    lastAckBeforeMs: before.length === 0 ? null : Math.max(...before) - faultAt,
+    firstAckAfterMs: after.length === 0 ? null : Math.min(...after) - faultAt,
+  }
 }
