@@ -163,7 +163,9 @@ export const assemble = (o: Observed): StatusReport => {
   }
 
   const primary = status?.currentPrimary
-  const primaryProbe = primary === undefined ? undefined : o.probes.get(primary)
+  // During a hand-over the new primary may already stream to the others: ask whoever runs as primary.
+  const primaryProbe = [primary === undefined ? undefined : o.probes.get(primary), ...o.probes.values()]
+    .find((p) => p?._tag === "Ok" && p.status.isPrimary)
   const replication: Array<Standby> = primaryProbe?._tag === "Ok"
     ? primaryProbe.status.replication.map((r) => ({
       name: r.applicationName,
