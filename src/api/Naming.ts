@@ -27,6 +27,8 @@ export const annotations = {
   fencedInstances: "tusk.dev/fencedInstances",
   /** Set on a Cluster to ask for a rolling restart; the value is a timestamp. */
   restartedAt: "tusk.dev/restartedAt",
+  /** JSON object of instance name -> token: an instance restarts PostgreSQL in place when its token changes. */
+  restartInstances: "tusk.dev/restartInstances",
   /** Set on a Cluster to ask every instance to reload its configuration. */
   reloadedAt: "tusk.dev/reloadedAt",
   /** On a PVC: the serial of the instance it belongs to. */

@@ -119,7 +119,7 @@ export const shutdownBudget = (view: ClusterView) => ({
  * when the token for it differs from the one it last acted on (a new pod takes the token it
  * starts with as done) and reports the token as `restartedFor` in /pg/status.
  */
-export const restartAnnotation = "tusk.dev/restartInstances"
+export const restartAnnotation = annotations.restartInstances
 
 /** The restart token for `instance`, if any (a malformed annotation asks for nothing). */
 export const restartToken = (view: ClusterView, instance: string): string | undefined => {

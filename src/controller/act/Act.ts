@@ -53,6 +53,15 @@ export const act = (cluster: Cluster, images: ImageSettings, action: Action) => 
     }
     case "SetRoleLabel":
       return mergePatch(Kinds.pods, action.podName, namespace, { metadata: { labels: { [labels.instanceRole]: action.role } } })
+    case "RestartInPlace":
+      return Effect.flatMap(KubeClient.KubeClient, (client) =>
+        client.patch(
+          Kinds.clusters,
+          cluster.metadata.name,
+          { type: "merge", patch: { metadata: { annotations: { [annotations.restartInstances]: JSON.stringify(action.tokens) } } } },
+          { namespace },
+        ),
+      )
     case "DeletePod":
       return remove(Kinds.pods, action.name, namespace)
     case "DeleteJob":

@@ -16,6 +16,8 @@ export type Action = Data.TaggedEnum<{
   CreatePod: { readonly serial: number; readonly role: InstanceRole }
   /** Move the role label, which is what the -rw and -ro Services select on. */
   SetRoleLabel: { readonly podName: string; readonly role: InstanceRole }
+  /** Ask an instance to restart PostgreSQL in place (its pod and data stay): the Cluster's new restart tokens. */
+  RestartInPlace: { readonly instance: string; readonly tokens: Readonly<Record<string, string>> }
   DeletePod: { readonly name: string; readonly reason: string }
   DeleteJob: { readonly name: string; readonly reason: string }
   DeletePvc: { readonly name: string; readonly reason: string }

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test"
 import { FastCheck as fc, Schema } from "effect"
 import { Cluster } from "../../api/Cluster.ts"
 import type { PgStatus } from "../../instance/status/PgStatus.ts"
-import type { Action } from "./Action.ts"
+import { Action } from "./Action.ts"
 import type { Observed, ObservedInstance, ObservedJob, ObservedPod, ObservedPvc } from "./Observed.ts"
 import { Phase } from "./Phase.ts"
 import { plan } from "./Plan.ts"
@@ -341,8 +341,11 @@ describe("rolling updates", () => {
       i.serial === 3 ? { ...i, status: { _tag: "Reported", status: { ...(standbyAt("0/5000000").status), pendingRestart: true, pendingRestartParameters: ["shared_buffers"] } } as const } : i,
     )
     const p = plan(observed(withSpec({}), pending))
-    expect(tags(p.actions)).toEqual(["DeletePod(pg-3)"])
+    expect(p.actions).toEqual([Action.RestartInPlace({ instance: "pg-3", tokens: { "pg-3": now.toISOString() } })])
     expect(p.status.phaseReason).toContain("shared_buffers")
+    // Asked and not yet done: not asked again.
+    const asked2 = withSpec({}, primaryIs1, { "tusk.dev/restartInstances": JSON.stringify({ "pg-3": "t1" }) })
+    expect(plan(observed(asked2, pending)).actions).toEqual([])
   })
 })
 

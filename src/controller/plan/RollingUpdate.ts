@@ -11,21 +11,50 @@ import type { InstanceState } from "./InstanceState.ts"
 import type { Observed, ObservedInstance } from "./Observed.ts"
 import { Phase } from "./Phase.ts"
 
+/** What an out-of-date instance needs: a new pod, or only a restart of PostgreSQL. */
+export interface Staleness {
+  readonly why: string
+  readonly inPlace: boolean
+}
+
+/** The in-place restart tokens the Cluster carries, by instance. */
+export const restartTokens = (observed: Observed): Readonly<Record<string, string>> => {
+  try {
+    const parsed: unknown = JSON.parse(observed.cluster.metadata.annotations?.[annotations.restartInstances] ?? "{}")
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {}
+  } catch {
+    return {}
+  }
+}
+
 /** Why an instance must be restarted or recreated, or undefined when it is up to date. */
-export const outdated = (observed: Observed, instance: ObservedInstance): string | undefined => {
+export const outdated = (observed: Observed, instance: ObservedInstance): Staleness | undefined => {
   const pod = instance.pod
   if (pod === undefined) return undefined
-  if (pod.specHash !== undefined && pod.specHash !== observed.podHash) return "its pod template changed"
+  if (pod.specHash !== undefined && pod.specHash !== observed.podHash) return { why: "its pod template changed", inPlace: false }
   const restartedAt = observed.cluster.metadata.annotations?.[annotations.restartedAt]
   if (restartedAt !== undefined && pod.createdAt !== undefined && new Date(pod.createdAt) < new Date(restartedAt)) {
-    return "a restart was requested"
+    return { why: "a restart was requested", inPlace: false }
   }
   const status = instance.status
   if (status?._tag === "Reported" && status.status.pendingRestart) {
-    return `parameters need a restart (${status.status.pendingRestartParameters.join(", ")})`
+    return { why: `parameters need a restart (${status.status.pendingRestartParameters.join(", ")})`, inPlace: true }
   }
   return undefined
 }
+
+/** Restart PostgreSQL in place, unless a restart asked for earlier has not been carried out yet. */
+const restartInPlace = (observed: Observed, instance: ObservedInstance): Action | undefined => {
+  const asked = restartTokens(observed)[instance.name]
+  const done = instance.status?._tag === "Reported" ? instance.status.status.restartedFor : undefined
+  if (asked !== undefined && asked !== done) return undefined
+  const tokens = { ...restartTokens(observed), [instance.name]: observed.now.toISOString() }
+  return Action.RestartInPlace({ instance: instance.name, tokens })
+}
+
+/** The action that brings one instance up to date. */
+const refresh = (observed: Observed, instance: ObservedInstance, stale: Staleness, reason: string): Action | undefined =>
+  stale.inPlace ? restartInPlace(observed, instance) : Action.DeletePod({ name: instance.pod!.name, reason })
 
 export interface UpdateStep {
   readonly phase: string
@@ -42,15 +71,16 @@ export const rollingUpdate = (
   stateOf: (name: string) => InstanceState | undefined,
 ): UpdateStep | undefined => {
   const stale = active.flatMap((i) => {
-    const why = outdated(observed, i)
-    return why === undefined ? [] : [{ instance: i, why }]
+    const staleness = outdated(observed, i)
+    return staleness === undefined ? [] : [{ instance: i, why: staleness.why, staleness }]
   })
   const replica = stale.filter((s) => s.instance.name !== primary).sort((a, b) => a.instance.serial - b.instance.serial)[0]
   if (replica !== undefined) {
+    const action = refresh(observed, replica.instance, replica.staleness, `rolling update: ${replica.why}`)
     return {
       phase: Phase.upgrading,
       reason: `restarting replica ${replica.instance.name}: ${replica.why}`,
-      action: Action.DeletePod({ name: replica.instance.pod!.name, reason: `rolling update: ${replica.why}` }),
+      ...(action !== undefined ? { action } : {}),
     }
   }
   const own = stale.find((s) => s.instance.name === primary)
@@ -66,9 +96,6 @@ export const rollingUpdate = (
   if (spec.primaryUpdateMethod === "switchover" && candidate !== undefined) {
     return { phase: Phase.switchover, reason: `switching over to ${candidate.name} to update ${primary}: ${own.why}`, target: candidate.name }
   }
-  return {
-    phase: Phase.restartingPrimary,
-    reason: `restarting primary ${primary}: ${own.why}`,
-    action: Action.DeletePod({ name: own.instance.pod!.name, reason: `rolling update of the primary: ${own.why}` }),
-  }
+  const action = refresh(observed, own.instance, own.staleness, `rolling update of the primary: ${own.why}`)
+  return { phase: Phase.restartingPrimary, reason: `restarting primary ${primary}: ${own.why}`, ...(action !== undefined ? { action } : {}) }
 }
