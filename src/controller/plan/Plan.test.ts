@@ -309,6 +309,13 @@ describe("rolling updates", () => {
     expect(p.status.phase).toBe(Phase.upgrading)
   })
 
+  test("while a restarted replica comes back the phase stays Upgrading cluster", () => {
+    const back = rolled("old").map((i) => (i.serial === 2 ? { ...i, pod: { ...i.pod!, ready: false, specHash: "h1" } } : i))
+    const p = plan(observed(withSpec({}, { ...primaryIs1, phase: Phase.upgrading, phaseReason: "restarting replica pg-2" }), back))
+    expect(p.status.phase).toBe(Phase.upgrading)
+    expect(p.actions).toEqual([])
+  })
+
   test("then the primary: restarted in place by default, and not failed over meanwhile", () => {
     const done = rolled("old").map((i, n) => (n === 0 ? i : { ...i, pod: { ...i.pod!, specHash: "h1" } }))
     const p = plan(observed(withSpec({}), done))

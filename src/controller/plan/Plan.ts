@@ -224,6 +224,11 @@ export const plan = (observed: Observed): Plan => {
     }
   }
 
+  // A replica restarted by a rolling update is briefly not ready: the update is still what is going on.
+  if (previous.phase === Phase.upgrading && phase === Phase.waitingForInstances) {
+    phase = Phase.upgrading
+    if (phaseReason === "") phaseReason = previous.phaseReason ?? ""
+  }
   // Until the primary restarted in place is back, say so (and keep failover away, above).
   if (previous.phase === Phase.restartingPrimary && handover === undefined && !readyPrimary(active, currentPrimary, states)) {
     phase = Phase.restartingPrimary
