@@ -58,7 +58,9 @@ export const report = Command.make("report", { ...options, cluster: Args.text({ 
     }
     for (const [kind, items] of lists) {
       for (const item of items) {
-        const body = kind === Kinds.secrets ? redactSecret(withoutManagedFields(item)) : withoutManagedFields(item)
+        // List items come without apiVersion and kind; a report is easier to read (and re-apply) with them.
+        const typed = { apiVersion: Resource.apiVersion(kind), kind: kind.kind, ...withoutManagedFields(item) }
+        const body = kind === Kinds.secrets ? redactSecret(typed) : typed
         files[`objects/${kind.plural}/${item.metadata.name ?? "unnamed"}.yaml`] = enc(stringify(body))
       }
     }
