@@ -16,6 +16,7 @@ import { act, writeStatus } from "./act/Act.ts"
 import { type Caches, ensureClusterObjects } from "./act/ClusterObjects.ts"
 import * as Kinds from "./Kinds.ts"
 import { observe } from "./observe/Observe.ts"
+import { nodeSchedulingChanged } from "./observe/Views.ts"
 import type { Action } from "./plan/Action.ts"
 import { Phase } from "./plan/Phase.ts"
 import { plan } from "./plan/Plan.ts"
@@ -133,7 +134,12 @@ export const setup: Setup = ({ namespace, workers }) =>
       primary: clusters,
       watches: [
         ...children.map((informer) => ({ informer, toKeys: byCluster })),
-        { informer: caches.nodes, toKeys: (node: KubeObject) => [...(clustersOnNode.get(node.metadata.name ?? "") ?? [])] },
+        {
+          informer: caches.nodes,
+          toKeys: (node: KubeObject) => [...(clustersOnNode.get(node.metadata.name ?? "") ?? [])],
+          // Heartbeats update every node's status every few seconds; they change no plan.
+          filter: nodeSchedulingChanged,
+        },
       ],
       workers,
       reconcile,

@@ -2,27 +2,18 @@
  * `tusk controller`: the operator process. It connects (flag, KUBECONFIG, in-cluster, or
  * ~/.kube/config), serves metrics and probes, watches Clusters, elects a leader and runs
  * the controllers on it until SIGTERM, when it stops reconciling and releases the lease.
- * What the controllers do comes in as a `Setup`; the default only observes.
+ * What the controllers do comes in as a `Setup`.
  */
 import { Command, Options } from "@effect/cli"
 import { Config, Duration, Effect, Layer, Option, type Scope } from "effect"
 import { hostname } from "node:os"
-import { Cluster } from "../api/Cluster.ts"
 import type * as Controller from "../kube/Controller.ts"
 import * as EventRecorder from "../kube/EventRecorder.ts"
 import * as Health from "../kube/Health.ts"
-import * as Informer from "../kube/Informer.ts"
 import * as JsonLogger from "../kube/JsonLogger.ts"
 import * as KubeClient from "../kube/KubeClient.ts"
 import * as KubeConfig from "../kube/KubeConfig.ts"
 import * as Manager from "../kube/Manager.ts"
-import * as Resource from "../kube/Resource.ts"
-
-/** The Cluster kind. */
-export const clusters = Resource.make(
-  { group: "postgresql.tusk.dev", version: "v1", kind: "Cluster", plural: "clusters", namespaced: true },
-  Cluster,
-)
 
 /** What the controllers need to know from the command line. */
 export interface SetupContext {
@@ -35,20 +26,6 @@ export interface SetupContext {
 export type Setup = (
   context: SetupContext,
 ) => Effect.Effect<ReadonlyArray<Controller.Controller>, never, Scope.Scope | KubeClient.KubeClient | EventRecorder.EventRecorder>
-
-/** Watches Clusters and logs what it would reconcile; writes nothing. */
-export const observeOnly: Setup = ({ namespace, workers }) =>
-  Effect.gen(function* () {
-    const informer = yield* Informer.make(clusters, { namespace })
-    return [{
-      name: "cluster",
-      primary: informer,
-      workers,
-      reconcile: (request) =>
-        Effect.flatMap(informer.get(request.key), (cluster) =>
-          Effect.logInfo(Option.isSome(cluster) ? "cluster observed" : "cluster gone")),
-    }]
-  })
 
 const options = {
   kubeconfig: Options.text("kubeconfig").pipe(Options.optional, Options.withDescription("Path to a kubeconfig file (default: KUBECONFIG, in-cluster, ~/.kube/config).")),
@@ -116,5 +93,3 @@ export const make = (setup: Setup) =>
       Effect.provide(JsonLogger.layer),
     )).pipe(Command.withDescription("Run the operator: watch Clusters and reconcile them (leader only)."))
 
-/** `tusk controller` with the default setup. */
-export const controllerCommand = make(observeOnly)

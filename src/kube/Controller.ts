@@ -27,6 +27,8 @@ export type Reconcile = (request: Request) => Effect.Effect<Result | void, unkno
 export interface Watch {
   readonly informer: Informer.Informer<KubeObject>
   readonly toKeys: (object: KubeObject) => ReadonlyArray<string>
+  /** Only changes that pass wake their keys; default: every change. */
+  readonly filter?: ((change: Change<KubeObject>) => boolean) | undefined
 }
 
 /** A controller definition. */
@@ -93,6 +95,7 @@ export const run = Effect.fn("Controller.run")(function* (controller: Controller
   )
   const secondaries = (controller.watches ?? []).map((w) =>
     w.informer.changes.pipe(
+      Stream.filter(w.filter ?? (() => true)),
       Stream.runForEach((change) =>
         Effect.forEach(
           change._tag === "Modified" ? [...new Set([...w.toKeys(change.old), ...w.toKeys(change.object)])] : w.toKeys(change.object),

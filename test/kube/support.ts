@@ -1,7 +1,7 @@
 /**
  * Shared pieces of the controller-runtime tests against the local API server: the
  * inside-the-namespace switch, a client for the admin kubeconfig, test namespaces, a
- * ConfigMap kind, API server metrics, and a kube-apiserver restart.
+ * ConfigMap kind, API server metrics (FlowSchemas.ts), and a kube-apiserver restart.
  */
 import { expect, test } from "bun:test"
 import { Effect, Layer, Schema } from "effect"
@@ -15,6 +15,7 @@ import * as KubeClient from "../../src/kube/KubeClient.ts"
 import * as KubeConfig from "../../src/kube/KubeConfig.ts"
 import { ObjectMeta } from "../../src/kube/ObjectMeta.ts"
 import * as Resource from "../../src/kube/Resource.ts"
+import { dispatchedByFlowSchema as parseDispatched, flowSchema } from "./FlowSchemas.ts"
 
 export const repoRoot = join(import.meta.dir, "..", "..")
 export const bun = join(repoRoot, "node_modules", ".bin", "bun")
@@ -122,49 +123,27 @@ export const eventually = async <A>(what: string, check: () => Promise<A | undef
   }
 }
 
-/**
- * API Priority and Fairness attributes requests to the flow schema they match; three
- * schemas per ServiceAccount split its requests into lease traffic, watches, and
- * everything else, so the API server itself counts what one client sent.
- */
+/** Three FlowSchemas that split a ServiceAccount's requests into lease traffic, watches, and everything else. */
 export const flowSchemas = (ns: string, serviceAccount: string) => {
-  const subjects = [{ kind: "ServiceAccount", serviceAccount: { name: serviceAccount, namespace: ns } }]
-  const schema = (suffix: string, precedence: number, verbs: ReadonlyArray<string>, resources: ReadonlyArray<string>, apiGroups: ReadonlyArray<string>) => ({
-    apiVersion: "flowcontrol.apiserver.k8s.io/v1",
-    kind: "FlowSchema",
-    metadata: { name: `${ns}-${suffix}` },
-    spec: {
-      priorityLevelConfiguration: { name: "workload-low" },
-      matchingPrecedence: precedence,
-      distinguisherMethod: { type: "ByUser" },
-      rules: [{
-        subjects,
-        resourceRules: [{ verbs, apiGroups, resources, clusterScope: true, namespaces: ["*"] }],
-        ...(suffix === "rest" ? { nonResourceRules: [{ verbs: ["*"], nonResourceURLs: ["*"] }] } : {}),
-      }],
-    },
-  })
+  const subject = { name: serviceAccount, namespace: ns }
+  const resources = (verbs: ReadonlyArray<string>, resources: ReadonlyArray<string>, apiGroups: ReadonlyArray<string>) =>
+    [{ verbs, apiGroups, resources, clusterScope: true, namespaces: ["*"] }]
   return {
     names: { lease: `${ns}-lease`, watch: `${ns}-watch`, rest: `${ns}-rest` },
     objects: [
-      schema("lease", 100, ["*"], ["leases"], ["coordination.k8s.io"]),
-      schema("watch", 101, ["watch"], ["*"], ["*"]),
-      schema("rest", 102, ["*"], ["*"], ["*"]),
+      flowSchema(`${ns}-lease`, 100, subject, { resourceRules: resources(["*"], ["leases"], ["coordination.k8s.io"]) }),
+      flowSchema(`${ns}-watch`, 101, subject, { resourceRules: resources(["watch"], ["*"], ["*"]) }),
+      flowSchema(`${ns}-rest`, 102, subject, {
+        resourceRules: resources(["*"], ["*"], ["*"]),
+        nonResourceRules: [{ verbs: ["*"], nonResourceURLs: ["*"] }],
+      }),
     ],
   }
 }
 
 /** apiserver_flowcontrol_dispatched_requests_total per flow schema. */
-export const dispatchedByFlowSchema = async (lk: LocalKubeHandle): Promise<Map<string, number>> => {
-  const text = await lk.kubectl(["get", "--raw", "/metrics"])
-  const out = new Map<string, number>()
-  for (const line of text.split("\n")) {
-    if (!line.startsWith("apiserver_flowcontrol_dispatched_requests_total{")) continue
-    const fs = line.match(/flow_schema="([^"]*)"/)?.[1]
-    if (fs !== undefined) out.set(fs, (out.get(fs) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)))
-  }
-  return out
-}
+export const dispatchedByFlowSchema = async (lk: LocalKubeHandle): Promise<Map<string, number>> =>
+  parseDispatched(await lk.kubectl(["get", "--raw", "/metrics"]))
 
 /** Stop kube-apiserver and start it again with the same arguments; resolves once /readyz answers. */
 export const restartApiServer = async (lk: LocalKubeHandle, downMs = 0): Promise<void> => {

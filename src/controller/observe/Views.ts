@@ -5,7 +5,9 @@
  */
 import { Option, Schema } from "effect"
 import { annotations, labels, serialOf } from "../../api/Naming.ts"
+import type { KubeObject } from "../../kube/ObjectMeta.ts"
 import type { Unstructured } from "../../kube/Resource.ts"
+import type { Change } from "../../kube/Store.ts"
 import type { ObservedJob, ObservedNode, ObservedPod, ObservedPvc } from "../plan/Observed.ts"
 
 const Meta = Schema.Struct({
@@ -65,7 +67,7 @@ const JobView = Schema.Struct({
 
 const NodeView = Schema.Struct({
   metadata: Meta,
-  spec: Schema.optional(Schema.Struct({ unschedulable: Schema.optional(Schema.Boolean) })),
+  spec: Schema.optional(Schema.Struct({ unschedulable: Schema.optional(Schema.Boolean), taints: Schema.optional(Schema.Array(Schema.Unknown)) })),
   status: Schema.optional(Schema.Struct({ conditions: Schema.optional(Schema.Array(Condition)) })),
 })
 
@@ -144,3 +146,18 @@ export const nodeObservation = (object: Unstructured): Option.Option<ObservedNod
     ready: view.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
     schedulable: view.spec?.unschedulable !== true,
   }))
+
+/** What of a node can change a plan: cordon, taints and readiness, not its heartbeats. */
+const nodeScheduling = (object: unknown): string | undefined =>
+  Option.getOrUndefined(
+    Option.map(decode(NodeView)(object), (view) =>
+      JSON.stringify([
+        view.spec?.unschedulable === true,
+        view.spec?.taints ?? [],
+        view.status?.conditions?.find((c) => c.type === "Ready")?.status,
+      ])),
+  )
+
+/** Whether a Node change can matter to the Clusters with instances on it. */
+export const nodeSchedulingChanged = (change: Change<KubeObject>): boolean =>
+  change._tag !== "Modified" || nodeScheduling(change.old) !== nodeScheduling(change.object)
