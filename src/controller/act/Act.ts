@@ -71,10 +71,27 @@ export const act = (cluster: Cluster, images: ImageSettings, action: Action) => 
   }
 }
 
+const defined = (o: object) => Object.entries(o).filter(([, v]) => v !== undefined)
+
+/**
+ * Equality of JSON values whatever the order of object keys: the API server returns the
+ * keys of a custom resource's maps sorted, while the plan builds them in its own order.
+ */
+export const sameJson = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]))
+  }
+  const entries = defined(a)
+  const other = new Map(defined(b))
+  return entries.length === other.size && entries.every(([k, v]) => other.has(k) && sameJson(v, other.get(k)))
+}
+
 /** The fields of `next` that differ from `current` (undefined when nothing changed). */
 export const statusDelta = (current: Readonly<Record<string, unknown>>, next: Readonly<Record<string, unknown>>) => {
   const delta: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(next)) if (JSON.stringify(current[k]) !== JSON.stringify(v)) delta[k] = v
+  for (const [k, v] of Object.entries(next)) if (!sameJson(current[k], v)) delta[k] = v
   return Object.keys(delta).length === 0 ? undefined : delta
 }
 
