@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test"
 import { Effect } from "effect"
 import { X509Certificate } from "node:crypto"
-import { issueCa, issueLeaf, needsRenewal, replicationUsage, signedBy, validity } from "./Pki.ts"
+import { expiresAt, issueCa, issueLeaf, needsRenewal, replicationUsage, signedBy, untilRenewal, validity } from "./Pki.ts"
 
 const now = new Date("2026-11-29T12:00:00Z")
 const day = 86_400_000
@@ -36,6 +36,16 @@ describe("Pki", () => {
     expect(needsRenewal("not a certificate", now)).toBe(true)
     expect(needsRenewal(ca.cert, now)).toBe(false)
     expect(needsRenewal(ca.cert, new Date(now.getTime() + (validity.caDays - 6) * day))).toBe(true)
+  })
+
+  test("the next renewal is due when the soonest certificate enters the renewal window", async () => {
+    const leaf = await Effect.runPromise(Effect.flatMap(issueCa("mycluster", now), (ca) => issueLeaf(ca, replicationUsage, now)))
+    const at = (days: number) => new Date(now.getTime() + days * day).toISOString()
+    const due = untilRenewal([at(365), expiresAt(leaf.cert)!.toISOString(), at(200)], now)!
+    expect(needsRenewal(leaf.cert, new Date(now.getTime() + due))).toBe(true)
+    expect(needsRenewal(leaf.cert, new Date(now.getTime() + due - 2000))).toBe(false)
+    expect(untilRenewal([at(3)], now)).toBe(0)
+    expect(untilRenewal([], now)).toBeUndefined()
   })
 
   test("a certificate from another CA is not taken as signed", async () => {

@@ -114,6 +114,15 @@ export const needsRenewal = (pem: string | undefined, now: Date): boolean => {
   return end === undefined || end.getTime() - now.getTime() < validity.renewBeforeDays * day
 }
 
+/**
+ * Milliseconds until the first of these expiry times (ISO) is within the renewal window,
+ * just past its edge (0 when one is already); undefined when there is none.
+ */
+export const untilRenewal = (expirations: ReadonlyArray<string>, now: Date): number | undefined => {
+  const due = expirations.map((at) => Date.parse(at) - validity.renewBeforeDays * day - now.getTime()).filter((ms) => !Number.isNaN(ms))
+  return due.length === 0 ? undefined : Math.max(0, Math.min(...due) + 1000)
+}
+
 /** Whether `cert` was signed by `ca` (after a CA renewal every leaf is reissued). */
 export const signedBy = (cert: string, ca: string): Effect.Effect<boolean> =>
   Effect.promise(async () => {

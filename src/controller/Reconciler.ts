@@ -18,6 +18,7 @@ import * as Kinds from "./Kinds.ts"
 import { observe } from "./observe/Observe.ts"
 import { nodeSchedulingChanged } from "./observe/Views.ts"
 import type { Action } from "./plan/Action.ts"
+import * as Pki from "./Pki.ts"
 import { Phase } from "./plan/Phase.ts"
 import { plan } from "./plan/Plan.ts"
 import { type ImageSettings, podTemplateHash } from "./specs/Instances.ts"
@@ -126,7 +127,10 @@ export const setup: Setup = ({ namespace, workers }) =>
           const event = eventOf(action)
           if (event !== undefined) yield* recorder.record(Kinds.clusters, cluster, event)
         }
-        return decided.requeueAfterMs === undefined ? undefined : Controller.requeueAfter(Duration.millis(decided.requeueAfterMs))
+        // Nothing else wakes a healthy Cluster when a certificate falls due: come back then.
+        const renewal = Pki.untilRenewal(Object.values(pki.expirations), now)
+        const requeueMs = Math.min(decided.requeueAfterMs ?? Infinity, renewal ?? Infinity)
+        return Number.isFinite(requeueMs) ? Controller.requeueAfter(Duration.millis(requeueMs)) : undefined
       }).pipe(Effect.provideService(KubeClient.KubeClient, client))
 
     const controller: Controller.Controller = {

@@ -89,10 +89,11 @@ export const make = <K extends string, E, R>(
         const pending = deadlines.get(key)
         if (pending !== undefined && pending <= at) return Effect.void
         deadlines.set(key, at)
+        // A timer longer than 2^31-1 ms would never fire: wake earlier; the reconcile asks again.
         return FiberMap.run(
           delayed,
           key,
-          Effect.sleep(Duration.millis(ms)).pipe(
+          Effect.sleep(Duration.millis(Math.min(ms, 2 ** 31 - 1))).pipe(
             Effect.zipRight(Effect.sync(() => deadlines.delete(key))),
             Effect.zipRight(add(key)),
           ),
