@@ -44,21 +44,27 @@ export const gather = Effect.fn("Status.gather")(function* (target: Target, name
         return undefined
       })),
     )
-  const { cluster, pods, pvcs, nodes, events, pdbs } = yield* Effect.all({
+  // The probes start as soon as the pods are listed, while the other lists are still coming.
+  const podsAndProbes = optional("pods", client.list(Kinds.pods, { namespace, labelSelector: selector })).pipe(
+    Effect.flatMap((pods) => {
+      const running = (pods ?? []).filter((p) => {
+        const status = p["status"] as { phase?: string } | undefined
+        return p.metadata.labels?.[labels.podRole] === "instance" && status?.phase === "Running"
+      })
+      return Effect.forEach(running, (p) => Effect.map(probe(target, p.metadata.name ?? ""), (r) => [p.metadata.name ?? "", r] as const), {
+        concurrency: "unbounded",
+      }).pipe(Effect.map((probes) => ({ pods, probes })))
+    }),
+  )
+  const { cluster, instances, pvcs, nodes, events, pdbs } = yield* Effect.all({
     cluster: client.get(Kinds.clusters, name, { namespace }).pipe(Effect.mapError(clusterNotFound(target, name))),
-    pods: optional("pods", client.list(Kinds.pods, { namespace, labelSelector: selector })),
+    instances: podsAndProbes,
     pvcs: optional("PVCs", client.list(Kinds.pvcs, { namespace, labelSelector: selector })),
     nodes: optional("nodes", client.list(Kinds.nodes)),
     events: optional("events", client.list(Kinds.events, { namespace, fieldSelector: "type=Warning,involvedObject.kind=Pod" })),
     pdbs: verbose ? optional("PodDisruptionBudgets", client.list(Kinds.pdbs, { namespace, labelSelector: selector })) : Effect.succeed(undefined),
   }, { concurrency: "unbounded" })
-  const running = (pods ?? []).filter((p) => {
-    const status = p["status"] as { phase?: string } | undefined
-    return p.metadata.labels?.[labels.podRole] === "instance" && status?.phase === "Running"
-  })
-  const probes = yield* Effect.forEach(running, (p) => Effect.map(probe(target, p.metadata.name ?? ""), (r) => [p.metadata.name ?? "", r] as const), {
-    concurrency: "unbounded",
-  })
+  const { pods, probes } = instances
   return assemble({
     namespace,
     cluster,
