@@ -110,8 +110,10 @@ try {
     })
     await Effect.runPromise(Nodes.start(env.lk.service, node))
   }
+  await Ha.tearDown(c)
+} catch (e) {
+  console.log(`stopped early; namespace ${c.ns} kept for a look: ${String(e)}`)
 } finally {
   const out = write()
   console.log(JSON.stringify({ unavailability: Object.fromEntries(Object.entries(out.unavailability).map(([k, v]) => [k, { runs: v.runs, medianMs: v.medianMs, maxMs: v.maxMs }])), acknowledgedLost: out.acknowledgedLost, secondWriters: out.secondWriters }))
-  await Ha.tearDown(c)
 }

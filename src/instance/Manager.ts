@@ -55,7 +55,12 @@ export interface Manager {
   readonly probe: Effect.Effect<Probed | undefined>
   /** Who this instance last read from the API server as primary, and when. */
   readonly confirmation: Effect.Effect<Option.Option<Isolation.Confirmation>>
+  /** Stop PostgreSQL for good (SIGTERM): once, whoever asks first. */
+  readonly shutdown: Effect.Effect<void>
 }
+
+/** How long a former primary's status API keeps reporting it stopped after a shutdown during a hand-over. */
+const handOverLinger: Duration.DurationInput = "1500 millis"
 
 /** How long the loop sleeps when nothing changes: short while a promotion waits on the WAL receiver. */
 const tickInterval = (role: Role): Duration.DurationInput =>
@@ -303,8 +308,13 @@ export const start = Effect.fn("Instance.start")(function*() {
     return decision
   })
 
+  // A tick and the shutdown never overlap; once stopping, no tick runs (none may start PostgreSQL again).
+  const ticking = yield* Effect.makeSemaphore(1)
+  const stopping = yield* Ref.make(false)
+
   const loop = Effect.gen(function*() {
-    const decision = yield* tick.pipe(
+    if (yield* Ref.get(stopping)) return yield* Effect.never
+    const decision = yield* ticking.withPermits(1)(tick).pipe(
       Effect.catchAllCause((cause) =>
         Effect.logError("tick failed", cause).pipe(Effect.as(undefined)))
     )
@@ -313,10 +323,12 @@ export const start = Effect.fn("Instance.start")(function*() {
     const s = yield* Ref.get(state)
     yield* wake.take.pipe(Effect.timeout(tickInterval(s.role)), Effect.ignore)
   })
-  // Registered before the loop starts, so on close the loop is interrupted first, then PostgreSQL
-  // stops. The Cluster watch stops after this finalizer, so a hand-over is still seen while it runs.
-  yield* Effect.addFinalizer(() =>
+  // Stop PostgreSQL for good. Run by `tusk instance run` before the status API closes (so the
+  // operator sees it stopped at once), and as this scope's finalizer otherwise. The Cluster watch
+  // outlives it, so a hand-over is still seen while it runs.
+  const shutdown = yield* Effect.once(
     Effect.gen(function*() {
+      yield* ticking.withPermits(1)(Ref.set(stopping, true))
       const pm = yield* running
       if (pm === undefined) return
       const s = yield* Ref.get(state)
@@ -348,8 +360,13 @@ export const start = Effect.fn("Instance.start")(function*() {
       )
       // Finalizers run uninterruptibly: the loser of the race must be made interruptible to be stopped.
       yield* Effect.race(Effect.interruptible(orderly), Effect.interruptible(handOver))
+      // A target waits for the operator to see its predecessor stopped: stay up long enough for
+      // the operator (which looks every 250 ms during a hand-over) to read it on the status API,
+      // rather than waiting for the pod object to go.
+      if (yield* anotherNamed) yield* Effect.sleep(handOverLinger)
     })
   )
+  yield* Effect.addFinalizer(() => shutdown)
 
   yield* Effect.forever(loop).pipe(Effect.forkScoped)
 
@@ -365,6 +382,7 @@ export const start = Effect.fn("Instance.start")(function*() {
     view: Ref.get(viewRef),
     sql,
     probe: probeIfUp,
-    confirmation: isolation.own
+    confirmation: isolation.own,
+    shutdown
   } satisfies Manager
 })

@@ -166,6 +166,8 @@ const runProgram = Effect.gen(function*() {
   )
   yield* StatusServer.serve(manager)
   yield* Exporter.serve(manager)
+  // Closed first: PostgreSQL stops while the status API still reports it.
+  yield* Effect.addFinalizer(() => manager.shutdown)
   return yield* Effect.never
 }).pipe(Effect.scoped)
 
