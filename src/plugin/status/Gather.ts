@@ -31,6 +31,30 @@ export const probe = (target: Target, pod: string): Effect.Effect<Probe> =>
     }),
   )
 
+/**
+ * The nodes that the volumes of not-running instances are bound to, read only when there
+ * are such instances (listing every node of a large cluster would be slow); a node that is
+ * gone is simply absent. Undefined when they could not be read.
+ */
+const volumeNodes = (target: Target, pods: ReadonlyArray<Unstructured>, pvcs: ReadonlyArray<Unstructured>, warnings: Array<string>) => {
+  const stuck = new Set(pods.filter((p) => (p["status"] as { phase?: string } | undefined)?.phase !== "Running").map((p) => p.metadata.name))
+  const names = [...new Set(pvcs.flatMap((p) => {
+    const node = p.metadata.annotations?.["volume.kubernetes.io/selected-node"]
+    return stuck.has(p.metadata.name) && node !== undefined ? [node] : []
+  }))]
+  return Effect.forEach(names, (n) =>
+    target.client.get(Kinds.nodes, n).pipe(
+      Effect.map((node) => [node]),
+      Effect.catchTag("NotFound", () => Effect.succeed([])),
+    ), { concurrency: "unbounded" }).pipe(
+      Effect.map((found): ReadonlyArray<Unstructured> | undefined => found.flat()),
+      Effect.catchAll((e) => Effect.sync(() => {
+        warnings.push(`could not read nodes: ${e.message}`)
+        return undefined
+      })),
+    )
+}
+
 /** Gather and assemble the report of one Cluster. */
 export const gather = Effect.fn("Status.gather")(function* (target: Target, name: string, verbose: boolean) {
   const { client, namespace } = target
@@ -56,15 +80,15 @@ export const gather = Effect.fn("Status.gather")(function* (target: Target, name
       }).pipe(Effect.map((probes) => ({ pods, probes })))
     }),
   )
-  const { cluster, instances, pvcs, nodes, events, pdbs } = yield* Effect.all({
+  const { cluster, instances, pvcs, events, pdbs } = yield* Effect.all({
     cluster: client.get(Kinds.clusters, name, { namespace }).pipe(Effect.mapError(clusterNotFound(target, name))),
     instances: podsAndProbes,
     pvcs: optional("PVCs", client.list(Kinds.pvcs, { namespace, labelSelector: selector })),
-    nodes: optional("nodes", client.list(Kinds.nodes)),
     events: optional("events", client.list(Kinds.events, { namespace, fieldSelector: "type=Warning,involvedObject.kind=Pod" })),
     pdbs: verbose ? optional("PodDisruptionBudgets", client.list(Kinds.pdbs, { namespace, labelSelector: selector })) : Effect.succeed(undefined),
   }, { concurrency: "unbounded" })
   const { pods, probes } = instances
+  const nodes = yield* volumeNodes(target, pods ?? [], pvcs ?? [], warnings)
   return assemble({
     namespace,
     cluster,
