@@ -5,12 +5,12 @@ import { annotations } from "../api/Naming.ts"
 import { fencedList } from "./status/Assemble.ts"
 import { editFencing } from "./Decisions.ts"
 import * as Kinds from "./Kinds.ts"
-import { clusterNotFound, connect, connectionOptions, explain, PluginError } from "./Target.ts"
+import { clusterNotFound, connect, clusterArg, connectionOptions, explain, PluginError } from "./Target.ts"
 
 const args = {
   ...connectionOptions,
-  cluster: Args.text({ name: "CLUSTER" }),
-  instance: Args.text({ name: "INSTANCE|*" }),
+  cluster: clusterArg,
+  instance: Args.text({ name: "INSTANCE|*" }).pipe(Args.withDescription("An instance name, or * for every instance.")),
 }
 
 const fence = (on: boolean) =>

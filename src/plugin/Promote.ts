@@ -4,7 +4,7 @@ import { Console, Duration, Effect, Either, Schedule } from "effect"
 import { checkPromote } from "./Decisions.ts"
 import * as Kinds from "./Kinds.ts"
 import { gather } from "./status/Gather.ts"
-import { clusterNotFound, connect, connectionOptions, explain, PluginError, type Target } from "./Target.ts"
+import { clusterNotFound, connect, clusterArg, connectionOptions, explain, PluginError, type Target } from "./Target.ts"
 
 const options = {
   ...connectionOptions,
@@ -33,7 +33,7 @@ const waitForPrimary = (target: Target, cluster: string, instance: string, timeo
 
 export const promote = Command.make(
   "promote",
-  { ...options, cluster: Args.text({ name: "CLUSTER" }), instance: Args.text({ name: "INSTANCE" }) },
+  { ...options, cluster: clusterArg, instance: Args.text({ name: "INSTANCE" }).pipe(Args.withDescription("The replica to become primary, e.g. mycluster-2.")) },
   (flags) =>
     Effect.gen(function* () {
       const target = yield* connect(flags)

@@ -10,7 +10,7 @@ import { names, podPaths, ports } from "../api/Naming.ts"
 import { pickPsqlInstance } from "./Decisions.ts"
 import * as Kinds from "./Kinds.ts"
 import { gather } from "./status/Gather.ts"
-import { ChildExited, connect, connectionOptions, explain, PluginError, type Target } from "./Target.ts"
+import { ChildExited, connect, clusterArg, connectionOptions, explain, PluginError, type Target } from "./Target.ts"
 
 const options = {
   ...connectionOptions,
@@ -67,7 +67,7 @@ const environment = Config.all({
 
 export const psql = Command.make(
   "psql",
-  { ...options, cluster: Args.text({ name: "CLUSTER" }), args: Args.text({ name: "PSQL-ARGS" }).pipe(Args.repeated) },
+  { ...options, cluster: clusterArg, args: Args.text({ name: "PSQL-ARGS" }).pipe(Args.withDescription("Arguments for psql, after --."), Args.repeated) },
   (flags) =>
     Effect.gen(function* () {
       const target = yield* connect(flags)

@@ -3,7 +3,7 @@
  * objects labelled with it (Secrets redacted: keys kept, values removed), the Events about
  * them, each instance's /pg/status, and the status report as text and JSON.
  */
-import { Args, Command, Options } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { zipSync } from "fflate"
 import { stringify } from "yaml"
@@ -13,7 +13,7 @@ import { redactSecret } from "./Decisions.ts"
 import * as Kinds from "./Kinds.ts"
 import { gather, probe } from "./status/Gather.ts"
 import { renderText } from "./status/Render.ts"
-import { clusterNotFound, connect, connectionOptions, explain, PluginError } from "./Target.ts"
+import { clusterNotFound, connect, clusterArg, connectionOptions, explain, PluginError } from "./Target.ts"
 
 const rawClusters = Resource.unstructured(Kinds.clusters)
 
@@ -26,7 +26,7 @@ const options = {
 
 const withoutManagedFields = (o: Resource.Unstructured) => ({ ...o, metadata: { ...o.metadata, managedFields: undefined } })
 
-export const report = Command.make("report", { ...options, cluster: Args.text({ name: "CLUSTER" }) }, (flags) =>
+export const report = Command.make("report", { ...options, cluster: clusterArg }, (flags) =>
   Effect.gen(function* () {
     const target = yield* connect(flags)
     const { client, namespace } = target

@@ -7,7 +7,7 @@ import { Args, Command } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { annotations, labels } from "../api/Naming.ts"
 import * as Kinds from "./Kinds.ts"
-import { clusterNotFound, connect, connectionOptions, explain, PluginError, type Target } from "./Target.ts"
+import { clusterNotFound, connect, clusterArg, connectionOptions, explain, PluginError, type Target } from "./Target.ts"
 
 /** Set an annotation on the Cluster to the current time. */
 const stamp = (target: Target, cluster: string, key: string) =>
@@ -37,7 +37,7 @@ const restartInstance = (target: Target, cluster: string, instance: string) =>
 
 export const restart = Command.make(
   "restart",
-  { ...connectionOptions, cluster: Args.text({ name: "CLUSTER" }), instance: Args.text({ name: "INSTANCE" }).pipe(Args.optional) },
+  { ...connectionOptions, cluster: clusterArg, instance: Args.text({ name: "INSTANCE" }).pipe(Args.withDescription("Restart only this instance (its pod is recreated on its volume)."), Args.optional) },
   (flags) =>
     Effect.gen(function* () {
       const target = yield* connect(flags)
@@ -52,7 +52,7 @@ export const restart = Command.make(
   ),
 )
 
-export const reload = Command.make("reload", { ...connectionOptions, cluster: Args.text({ name: "CLUSTER" }) }, (flags) =>
+export const reload = Command.make("reload", { ...connectionOptions, cluster: clusterArg }, (flags) =>
   Effect.gen(function* () {
     const target = yield* connect(flags)
     yield* stamp(target, flags.cluster, annotations.reloadedAt)

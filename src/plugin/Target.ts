@@ -3,7 +3,7 @@
  * kubectl reads them, the client they resolve to, and the one error type the root turns
  * into a message and an exit code.
  */
-import { Options } from "@effect/cli"
+import { Args, Options } from "@effect/cli"
 import { Config, Data, Effect, Option } from "effect"
 import type * as KubeError from "../kube/KubeError.ts"
 import * as KubeClient from "../kube/KubeClient.ts"
@@ -95,3 +95,6 @@ export const clusterNotFound = (target: Target, cluster: string) => (e: KubeErro
 
 /** A program the plugin ran (psql, kubectl) ended with this code, which becomes the plugin's own. */
 export class ChildExited extends Data.TaggedError("ChildExited")<{ readonly code: number }> {}
+
+/** The CLUSTER argument of every command. */
+export const clusterArg = Args.text({ name: "CLUSTER" }).pipe(Args.withDescription("Name of the Cluster (kubectl get clusters.postgresql.tusk.dev)."))

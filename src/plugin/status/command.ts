@@ -1,8 +1,8 @@
 /** `kubectl tusk status CLUSTER [-o text|json|yaml] [-v]`. */
-import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect } from "effect"
+import { Command, Options } from "@effect/cli"
+import { Config, Console, Effect } from "effect"
 import { stringify } from "yaml"
-import { connect, connectionOptions } from "../Target.ts"
+import { connect, clusterArg, connectionOptions } from "../Target.ts"
 import { gather } from "./Gather.ts"
 import { renderText } from "./Render.ts"
 
@@ -17,9 +17,13 @@ const options = {
 }
 
 /** Colour only when a person is looking, and not when NO_COLOR is set. */
-const useColor = () => process.stdout.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
+const useColor = Config.string("NO_COLOR").pipe(
+  Config.withDefault(""),
+  Config.map((noColor) => process.stdout.isTTY === true && noColor === ""),
+  Effect.orElseSucceed(() => false),
+)
 
-export const status = Command.make("status", { ...options, cluster: Args.text({ name: "CLUSTER" }) }, (flags) =>
+export const status = Command.make("status", { ...options, cluster: clusterArg }, (flags) =>
   Effect.gen(function* () {
     const target = yield* connect(flags)
     const report = yield* gather(target, flags.cluster, flags.verbose)
@@ -27,7 +31,7 @@ export const status = Command.make("status", { ...options, cluster: Args.text({ 
       ? JSON.stringify(report, null, 2) + "\n"
       : flags.output === "yaml"
         ? stringify(report)
-        : renderText(report, { color: useColor(), now: new Date(), verbose: flags.verbose })
+        : renderText(report, { color: yield* useColor, now: new Date(), verbose: flags.verbose })
     yield* Console.log(text.trimEnd())
   })).pipe(
     Command.withDescription(
