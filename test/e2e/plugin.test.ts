@@ -158,6 +158,20 @@ describe("report, restart, reload, exit codes", () => {
     expect(new TextDecoder().decode(entries["report_mycluster/objects/secrets/mycluster-app.yaml"]!)).toContain("password: <redacted>")
   }, minute)
 
+  test("restart of one instance: its pod is recreated on the same volume and comes back Ready", async () => {
+    const c = await cluster()
+    const replica = c.status.instanceNames!.find((n) => n !== c.status.currentPrimary)!
+    const uid = (kind: string) => env.kubectl(["-n", ns, "get", kind, replica, "-o", "jsonpath={.metadata.uid}"])
+    const [podBefore, pvcBefore] = [await uid("pod"), await uid("pvc")]
+    expect(await ok("restart", "mycluster", replica, "-n", ns)).toContain(`Pod ${replica} deleted`)
+    await eventually("a new pod, Ready", async () => {
+      const pod = await env.json<{ metadata: { uid: string }; status: { conditions?: Array<{ type: string; status: string }> } }>(["-n", ns, "get", "pod", replica])
+      return pod.metadata.uid !== podBefore && pod.status.conditions?.some((x) => x.type === "Ready" && x.status === "True") ? true : undefined
+    }, 3 * minute, 500)
+    expect(await uid("pvc")).toBe(pvcBefore)
+    await eventually("the cluster to be healthy again", healthy, 2 * minute)
+  }, 5 * minute)
+
   test("restart and reload set their annotations", async () => {
     await ok("restart", "mycluster", "-n", ns)
     await ok("reload", "mycluster", "-n", ns)
