@@ -172,13 +172,22 @@ describe("report, restart, reload, exit codes", () => {
     await eventually("the cluster to be healthy again", healthy, 2 * minute)
   }, 5 * minute)
 
-  test("restart and reload set their annotations", async () => {
+  test("restart recreates every instance pod and the Cluster ends healthy; reload sets its annotation", async () => {
+    const uids = async () =>
+      (await env.json<{ items: Array<{ metadata: { name: string; uid: string } }> }>(["-n", ns, "get", "pods", "-l", "tusk.dev/podRole=instance"]))
+        .items.map((p) => p.metadata.uid)
+    const before = await uids()
     await ok("restart", "mycluster", "-n", ns)
     await ok("reload", "mycluster", "-n", ns)
     const annotations = (await env.json<{ metadata: { annotations: Record<string, string> } }>(["-n", ns, "get", "cluster", "mycluster"])).metadata.annotations
     expect(Date.parse(annotations["tusk.dev/restartedAt"]!)).toBeGreaterThan(Date.now() - minute)
     expect(Date.parse(annotations["tusk.dev/reloadedAt"]!)).toBeGreaterThan(Date.now() - minute)
-  }, minute)
+    await eventually("every instance pod recreated", async () => {
+      const now = await uids()
+      return now.length === 3 && now.every((u) => !before.includes(u)) ? true : undefined
+    }, 4 * minute, 1000)
+    await eventually("the cluster to be healthy again", healthy, 2 * minute)
+  }, 7 * minute)
 
   test("0 ok, 1 error with a hint, 2 usage; --help has examples", async () => {
     expect((await tusk("version")).code).toBe(0)
