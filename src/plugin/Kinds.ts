@@ -1,4 +1,4 @@
-/** The kinds the plugin reads beyond the operator's own set. */
+/** The kinds the plugin reads: the operator's own set, plus core Events. */
 import * as Resource from "../kube/Resource.ts"
 
 export { clusters, configMaps, jobs, nodes, pdbs, pods, pvcs, roleBindings, roles, secrets, serviceAccounts, services } from "../controller/Kinds.ts"
