@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test"
 import type { KubeObject } from "../../kube/ObjectMeta.ts"
-import { nodeSchedulingChanged } from "./Views.ts"
+import { Option } from "effect"
+import type { Unstructured } from "../../kube/Resource.ts"
+import { nodeSchedulingChanged, podObservation } from "./Views.ts"
 
 const node = (resourceVersion: string, at: string, change: { unschedulable?: boolean; taints?: Array<object>; ready?: string } = {}): KubeObject =>
   ({
@@ -36,5 +38,17 @@ describe("nodeSchedulingChanged", () => {
   test("nodes that appear or go always pass", () => {
     expect(nodeSchedulingChanged({ _tag: "Added", object: before })).toBe(true)
     expect(nodeSchedulingChanged({ _tag: "Deleted", object: before })).toBe(true)
+  })
+})
+
+describe("podObservation", () => {
+  test("a pod being deleted is unready since the deletion was asked for, not since its grace period ends", () => {
+    const pod = {
+      metadata: { name: "c-1", deletionTimestamp: "2026-11-29T12:30:00Z", deletionGracePeriodSeconds: 1800 },
+      status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
+    } as unknown as Unstructured
+    const observed = Option.getOrThrow(podObservation(pod))
+    expect(observed.deleting).toBe(true)
+    expect(observed.unreadySince).toBe("2026-11-29T12:00:00.000Z")
   })
 })

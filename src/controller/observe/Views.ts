@@ -14,6 +14,7 @@ const Meta = Schema.Struct({
   name: Schema.String,
   creationTimestamp: Schema.optional(Schema.String),
   deletionTimestamp: Schema.optional(Schema.String),
+  deletionGracePeriodSeconds: Schema.optional(Schema.Number),
   labels: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
   annotations: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
 })
@@ -73,6 +74,12 @@ const NodeView = Schema.Struct({
 
 const decode = <A, I>(schema: Schema.Schema<A, I>) => Schema.decodeUnknownOption(schema)
 
+/** When a deletion was asked for: deletionTimestamp is when its grace period ends. */
+const deletionRequestedAt = (meta: typeof Meta.Type): string | undefined =>
+  meta.deletionTimestamp === undefined
+    ? undefined
+    : new Date(new Date(meta.deletionTimestamp).getTime() - (meta.deletionGracePeriodSeconds ?? 0) * 1000).toISOString()
+
 /** A pod as the plan sees it, plus its IP for the status API. */
 export interface PodObservation extends ObservedPod {
   readonly ip: string | undefined
@@ -96,7 +103,7 @@ export const podObservation = (object: Unstructured): Option.Option<PodObservati
     name: view.metadata.name,
     phase: view.status?.phase ?? "Pending",
     ready,
-    unreadySince: view.metadata.deletionTimestamp ?? (ready ? undefined : readyCondition?.lastTransitionTime),
+    unreadySince: deletionRequestedAt(view.metadata) ?? (ready ? undefined : readyCondition?.lastTransitionTime),
     deleting: view.metadata.deletionTimestamp !== undefined,
     nodeName: view.spec?.nodeName,
     roleLabel: view.metadata.labels?.[labels.instanceRole],

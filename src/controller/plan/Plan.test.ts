@@ -309,6 +309,11 @@ describe("rolling updates", () => {
     expect(p.status.phase).toBe(Phase.upgrading)
   })
 
+  test("a replica stuck with an outdated template is recreated without waiting for health", () => {
+    const stuck = rolled("h1").map((i) => (i.serial === 3 ? { ...i, pod: { ...i.pod!, ready: false, phase: "Pending", specHash: "old" } } : i))
+    expect(tags(plan(observed(withSpec({}), stuck)).actions)).toEqual(["DeletePod(pg-3)"])
+  })
+
   test("while a restarted replica comes back the phase stays Upgrading cluster", () => {
     const back = rolled("old").map((i) => (i.serial === 2 ? { ...i, pod: { ...i.pod!, ready: false, specHash: "h1" } } : i))
     const p = plan(observed(withSpec({}, { ...primaryIs1, phase: Phase.upgrading, phaseReason: "restarting replica pg-2" }), back))
@@ -401,7 +406,7 @@ describe("plan invariants over random observed states", () => {
       expect(new Set(created).size).toBe(created.length)
       for (const s of created) expect(o.instances.some((i) => i.serial === s)).toBe(false)
     }), { numRuns: 2000 })
-  })
+  }, 60_000)
 
   test("never deletes the PVC of the primary or of the target primary", () => {
     fc.assert(fc.property(arbObserved, (o) => {
@@ -409,7 +414,7 @@ describe("plan invariants over random observed states", () => {
       const keep = [o.cluster.status?.currentPrimary, o.cluster.status?.targetPrimary, p.status.currentPrimary]
       for (const a of p.actions) if (a._tag === "DeletePvc") expect(keep).not.toContain(a.name)
     }), { numRuns: 2000 })
-  })
+  }, 60_000)
 
   test("at most one pod is labelled primary: the current primary, or before there is one, the first target", () => {
     fc.assert(fc.property(arbObserved, (o) => {
@@ -422,11 +427,11 @@ describe("plan invariants over random observed states", () => {
         if (a._tag === "CreatePod") expect(`pg-${a.serial}`).toBe(leader!)
       }
     }), { numRuns: 2000 })
-  })
+  }, 60_000)
 
   test("never more than one bootstrap Job started at once", () => {
     fc.assert(fc.property(arbObserved, (o) => {
       expect(plan(o).actions.filter((a) => a._tag === "CreateJob").length).toBeLessThanOrEqual(1)
     }), { numRuns: 2000 })
-  })
+  }, 60_000)
 })

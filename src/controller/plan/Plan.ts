@@ -9,7 +9,7 @@ import type { Condition } from "../../api/Kubernetes.ts"
 import { annotations, instanceName, type InstanceRole } from "../../api/Naming.ts"
 import { Action } from "./Action.ts"
 import { formerPrimaryStopped, primaryFailure, promotionCandidates, safeToPromote } from "./Failover.ts"
-import { rollingUpdate } from "./RollingUpdate.ts"
+import { rollingUpdate, stuckOutdatedReplicas } from "./RollingUpdate.ts"
 import { InstanceState, instanceState } from "./InstanceState.ts"
 import type { Observed, ObservedInstance } from "./Observed.ts"
 import { Phase } from "./Phase.ts"
@@ -165,8 +165,9 @@ export const plan = (observed: Observed): Plan => {
       if (!pvc.ready) {
         const succeeded = i.jobs.some((j) => j.state === "succeeded")
         if (succeeded) actions.push(Action.MarkPvcReady({ serial: i.serial }))
-        else if (i.jobs.length === 0) {
-          // A PVC without a Job: the first instance initialises, any later one joins the primary.
+        else if (i.jobs.length === 0 && !actions.some((a) => a._tag === "CreateJob")) {
+          // A PVC without a Job: the first instance initialises, any later one joins the
+          // primary; one bootstrap at a time.
           const kind = currentPrimary === undefined && i.name === targetPrimary ? "initdb" : "join"
           if (kind === "initdb" || active.some((p) => p.name === currentPrimary && stateOf(p)._tag === "Primary")) {
             actions.push(Action.CreateJob({ serial: i.serial, kind }))
@@ -184,6 +185,7 @@ export const plan = (observed: Observed): Plan => {
       if (state._tag === "Failed" && phaseReason === "") phaseReason = `${i.name}: ${state.reason}`
     }
 
+    actions.push(...stuckOutdatedReplicas(observed, active, currentPrimary))
     const primaryReady = active.some((i) => i.name === currentPrimary && stateOf(i)._tag === "Primary")
     const allReady = active.every((i) => isReady(stateOf(i)))
     const bootstrapping = active.filter((i) => inBootstrap(stateOf(i)))

@@ -63,6 +63,21 @@ export interface UpdateStep {
   readonly target?: string
 }
 
+/**
+ * Replicas that cannot become ready with the pod template they were made from (e.g. an
+ * impossible resource request since reverted) are recreated at once, not after the cluster
+ * is healthy again, which they would prevent.
+ */
+export const stuckOutdatedReplicas = (
+  observed: Observed,
+  active: ReadonlyArray<ObservedInstance>,
+  primary: string | undefined,
+): ReadonlyArray<Action> =>
+  active
+    .filter((i) => i.name !== primary && i.pod !== undefined && !i.pod.ready && !i.pod.deleting)
+    .filter((i) => outdated(observed, i)?.inPlace === false)
+    .map((i) => Action.DeletePod({ name: i.pod!.name, reason: "not ready, and made from an outdated pod template" }))
+
 /** The next step of a rolling update of a healthy cluster, or undefined when none is due. */
 export const rollingUpdate = (
   observed: Observed,

@@ -7,7 +7,7 @@ import type { Cluster } from "../../api/Cluster.ts"
 import { labels, names } from "../../api/Naming.ts"
 import { ownedMeta } from "./Meta.ts"
 
-/** `c-primary` (minAvailable 1 over the primary) and `c` (replicas, with 3+ instances). */
+/** `c-primary` (minAvailable 1 over the primary) and `c` (all replicas but one, with 3+ instances). */
 export const disruptionBudgets = (cluster: Cluster): ReadonlyArray<V1PodDisruptionBudget> => {
   if (!cluster.spec.enablePDB) return []
   const name = cluster.metadata.name
@@ -26,8 +26,10 @@ export const disruptionBudgets = (cluster: Cluster): ReadonlyArray<V1PodDisrupti
     apiVersion: "policy/v1",
     kind: "PodDisruptionBudget",
     metadata: ownedMeta(cluster, n.replicaPdb),
+    // An integer minAvailable: a percentage or maxUnavailable would make the disruption
+    // controller count the Cluster's scale (primary included) and allow no eviction at all.
     spec: {
-      maxUnavailable: 1,
+      minAvailable: cluster.spec.instances - 2,
       selector: { matchLabels: { [labels.cluster]: name, [labels.instanceRole]: "replica" } },
     },
   }
