@@ -12,6 +12,9 @@ import { lsnToBigInt } from "../../instance/status/PgStatus.ts"
 import type { InstanceState } from "./InstanceState.ts"
 import type { Observed, ObservedInstance } from "./Observed.ts"
 
+/** How long a primary whose instance manager is starting PostgreSQL again is waited for. */
+export const startingGraceMs = 30_000
+
 /** Why the current primary is considered gone, or undefined when it is healthy. */
 export const primaryFailure = (
   observed: Observed,
@@ -31,9 +34,13 @@ export const primaryFailure = (
   if (pod.deleting) return { reason: `${primary}'s pod is being deleted`, since }
   if (pod.ready) return undefined
   // Not Ready for Kubernetes and not answering as a primary: gone. A primary that still
-  // answers (e.g. while its node is being drained) is switched over, not failed over.
-  const answersAsPrimary = instance.status?._tag === "Reported" && instance.status.status.isPrimary
-  return answersAsPrimary ? undefined : { reason: `${primary} is not ready and does not answer as a primary`, since }
+  // answers (e.g. while its node is being drained) is switched over, not failed over; one
+  // whose instance manager answers that it is starting PostgreSQL (after unfencing, or
+  // after PostgreSQL died) is coming back, and is given that chance.
+  const status = instance.status?._tag === "Reported" ? instance.status.status : undefined
+  if (status?.isPrimary === true) return undefined
+  if (status?.role === "Starting" && observed.now.getTime() - since.getTime() < startingGraceMs) return undefined
+  return { reason: `${primary} is not ready and does not answer as a primary`, since }
 }
 
 /** How many standbys confirm each commit, when commits wait for them (0 when they do not). */

@@ -261,6 +261,14 @@ describe("failover", () => {
     expect(early.status.phaseReason).toContain("failing over in 20s")
   })
 
+  test("a primary whose instance manager is starting PostgreSQL again is waited for, for a while", () => {
+    const starting = { _tag: "Reported", status: { isPrimary: false, postmasterRunning: false, role: "Starting" } as PgStatus } as const
+    const down = (since: string) => [instance(1, { pvc: pvc(1), pod: pod(1, false, "primary", { unreadySince: since }), status: starting }), ...replicas]
+    expect(plan(observed(cluster(3, primaryIs1), down("2026-11-29T11:59:50Z"))).status.targetPrimary).toBe("pg-1")
+    // ...but not for ever: a PostgreSQL that cannot start is failed over.
+    expect(plan(observed(cluster(3, primaryIs1), down("2026-11-29T11:59:00Z"))).status.targetPrimary).toBe("pg-3")
+  })
+
   test("a fenced primary is never failed over", () => {
     const c = cluster(3, primaryIs1, { "tusk.dev/fencedInstances": "pg-1" })
     const p = plan(observed(c, [instance(1, { pvc: pvc(1), pod: pod(1, false, "primary") }), ...replicas]))
