@@ -42,12 +42,8 @@ const options = {
   workers: Options.integer("workers").pipe(Options.withDefault(4), Options.withDescription("Concurrent reconciles (of different Clusters).")),
 }
 
-/** Environment the command consults (through Effect's ConfigProvider, filled by main.ts). */
+/** Where the operator runs, from its Deployment's environment (through Effect's Config). */
 const environment = Config.all({
-  kubeconfigEnv: Config.option(Config.string("KUBECONFIG")),
-  home: Config.option(Config.string("HOME")),
-  serviceHost: Config.option(Config.string("KUBERNETES_SERVICE_HOST")),
-  servicePort: Config.option(Config.string("KUBERNETES_SERVICE_PORT")),
   podName: Config.option(Config.string("POD_NAME")),
   operatorNamespace: Config.option(Config.string("OPERATOR_NAMESPACE")),
 })
@@ -57,14 +53,7 @@ export const make = (setup: Setup) =>
   Command.make("controller", options, (flags) =>
     Effect.gen(function* () {
       const env = yield* environment
-      const connection = yield* KubeConfig.resolve({
-        kubeconfig: Option.getOrUndefined(flags.kubeconfig),
-        context: Option.getOrUndefined(flags.context),
-        kubeconfigEnv: Option.getOrUndefined(env.kubeconfigEnv),
-        home: Option.getOrUndefined(env.home),
-        serviceHost: Option.getOrUndefined(env.serviceHost),
-        servicePort: Option.getOrUndefined(env.servicePort),
-      })
+      const connection = yield* KubeConfig.resolveFromEnvironment(flags)
       const identity = Option.getOrElse(env.podName, () => `${hostname()}_${crypto.randomUUID()}`)
       const leaderElection = flags.leaderElect
         ? {

@@ -3,7 +3,7 @@
  * the pod's service account, and handed to the client as the `KubeConfig` service.
  * Nothing here reads the environment; `main.ts` passes in what it found.
  */
-import { Context, Data, Effect, Layer, Option, Schema } from "effect"
+import { Config, Context, Data, Effect, Layer, Option, Schema } from "effect"
 import * as path from "node:path"
 
 /** A failure to find or understand the connection configuration. */
@@ -245,6 +245,30 @@ export const resolve = Effect.fn("KubeConfig.resolve")(function* (sources: Sourc
   }
   return yield* new KubeConfigError({ message: "no kubeconfig found: use --kubeconfig, KUBECONFIG, ~/.kube/config, or run in a pod" })
 })
+
+/** What kubectl reads from the environment: KUBECONFIG, HOME, and a pod's service variables. */
+const environment = Config.all({
+  kubeconfigEnv: Config.option(Config.string("KUBECONFIG")),
+  home: Config.option(Config.string("HOME")),
+  serviceHost: Config.option(Config.string("KUBERNETES_SERVICE_HOST")),
+  servicePort: Config.option(Config.string("KUBERNETES_SERVICE_PORT")),
+})
+
+/** Resolve `--kubeconfig`/`--context` together with the environment, through Effect's Config. */
+export const resolveFromEnvironment = (flags: {
+  readonly kubeconfig: Option.Option<string>
+  readonly context: Option.Option<string>
+}) =>
+  Effect.flatMap(Effect.orDie(environment), (env) =>
+    resolve({
+      kubeconfig: Option.getOrUndefined(flags.kubeconfig),
+      context: Option.getOrUndefined(flags.context),
+      kubeconfigEnv: Option.getOrUndefined(env.kubeconfigEnv),
+      home: Option.getOrUndefined(env.home),
+      serviceHost: Option.getOrUndefined(env.serviceHost),
+      servicePort: Option.getOrUndefined(env.servicePort),
+    }),
+  )
 
 /** The `KubeConfig` service from the sources `main.ts` found. */
 export const layer = (sources: Sources): Layer.Layer<KubeConfig, KubeConfigError> =>

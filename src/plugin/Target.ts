@@ -4,7 +4,7 @@
  * into a message and an exit code.
  */
 import { Args, Options } from "@effect/cli"
-import { Config, Data, Effect, Option } from "effect"
+import { Data, Effect, Option } from "effect"
 import type * as KubeError from "../kube/KubeError.ts"
 import * as KubeClient from "../kube/KubeClient.ts"
 import * as KubeConfig from "../kube/KubeConfig.ts"
@@ -42,24 +42,10 @@ export interface Target {
   readonly namespace: string
 }
 
-const environment = Config.all({
-  kubeconfigEnv: Config.option(Config.string("KUBECONFIG")),
-  home: Config.option(Config.string("HOME")),
-  serviceHost: Config.option(Config.string("KUBERNETES_SERVICE_HOST")),
-  servicePort: Config.option(Config.string("KUBERNETES_SERVICE_PORT")),
-})
 
 /** Resolve the flags (and KUBECONFIG, HOME, or a pod's service account) to a client. */
 export const connect = Effect.fn("Plugin.connect")(function* (flags: ConnectionFlags) {
-  const env = yield* Effect.orDie(environment)
-  const connection = yield* KubeConfig.resolve({
-    kubeconfig: Option.getOrUndefined(flags.kubeconfig),
-    context: Option.getOrUndefined(flags.context),
-    kubeconfigEnv: Option.getOrUndefined(env.kubeconfigEnv),
-    home: Option.getOrUndefined(env.home),
-    serviceHost: Option.getOrUndefined(env.serviceHost),
-    servicePort: Option.getOrUndefined(env.servicePort),
-  }).pipe(
+  const connection = yield* KubeConfig.resolveFromEnvironment(flags).pipe(
     Effect.mapError((e) =>
       new PluginError({ message: e.message, hint: "pass --kubeconfig FILE or set KUBECONFIG, and --context NAME to pick a context" })
     ),
