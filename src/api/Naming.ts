@@ -99,3 +99,38 @@ export const defaultMonitoringConfigMap = "tusk-default-monitoring"
 
 /** The replication user of every cluster. */
 export const replicationUser = "streaming_replica"
+
+/**
+ * The instances named by a `tusk.dev/fencedInstances` value: comma-separated names or a
+ * JSON array of them; `*` stands for all. The operator, the instances and the plugin all
+ * read fencing through this one function.
+ */
+export const fencedInstanceNames = (value: string | undefined): ReadonlyArray<string> => {
+  const raw = value?.trim() ?? ""
+  if (raw.startsWith("[")) {
+    try {
+      const parsed: unknown = JSON.parse(raw)
+      return Array.isArray(parsed) ? parsed.filter((n): n is string => typeof n === "string") : []
+    } catch {
+      return []
+    }
+  }
+  return raw.split(",").map((n) => n.trim()).filter((n) => n !== "")
+}
+
+/** Whether a `tusk.dev/fencedInstances` value fences `instance`. */
+export const isFencedBy = (value: string | undefined, instance: string): boolean => {
+  const listed = fencedInstanceNames(value)
+  return listed.includes("*") || listed.includes(instance)
+}
+
+/** The tokens of a `tusk.dev/restartInstances` value by instance; anything malformed asks for nothing. */
+export const restartTokensOf = (value: string | undefined): Readonly<Record<string, string>> => {
+  try {
+    const parsed: unknown = JSON.parse(value ?? "{}")
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return {}
+    return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === "string" && e[1] !== ""))
+  } catch {
+    return {}
+  }
+}

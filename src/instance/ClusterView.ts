@@ -4,7 +4,7 @@
  * not act on are ignored, so the full Cluster (from the API server or a file) decodes here.
  */
 import { Schema } from "effect"
-import { annotations, names } from "../api/Naming.ts"
+import { annotations, isFencedBy, names, restartTokensOf } from "../api/Naming.ts"
 
 /** `spec.postgresql.synchronous`. */
 export const SynchronousSpec = Schema.Struct({
@@ -72,20 +72,8 @@ export const ClusterView = Schema.Struct({
 export type ClusterView = typeof ClusterView.Type
 
 /** Whether `instance` is fenced by the Cluster's fencing annotation (names comma separated, a JSON array, or `*`). */
-export const isFenced = (view: ClusterView, instance: string): boolean => {
-  const raw = view.metadata.annotations?.[annotations.fencedInstances]?.trim()
-  if (raw === undefined || raw === "") return false
-  let listed: ReadonlyArray<unknown> = raw.split(",").map((n) => n.trim())
-  if (raw.startsWith("[")) {
-    try {
-      const parsed: unknown = JSON.parse(raw)
-      listed = Array.isArray(parsed) ? parsed : []
-    } catch {
-      listed = []
-    }
-  }
-  return listed.includes("*") || listed.includes(instance)
-}
+export const isFenced = (view: ClusterView, instance: string): boolean =>
+  isFencedBy(view.metadata.annotations?.[annotations.fencedInstances], instance)
 
 /** The instance every other one should follow: the target primary while set, else the current one. */
 export const leader = (view: ClusterView): string | undefined =>
@@ -122,15 +110,5 @@ export const shutdownBudget = (view: ClusterView) => ({
 export const restartAnnotation = annotations.restartInstances
 
 /** The restart token for `instance`, if any (a malformed annotation asks for nothing). */
-export const restartToken = (view: ClusterView, instance: string): string | undefined => {
-  const raw = view.metadata.annotations?.[restartAnnotation]
-  if (raw === undefined) return undefined
-  try {
-    const parsed: unknown = JSON.parse(raw)
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined
-    const token: unknown = (parsed as Record<string, unknown>)[instance]
-    return typeof token === "string" && token !== "" ? token : undefined
-  } catch {
-    return undefined
-  }
-}
+export const restartToken = (view: ClusterView, instance: string): string | undefined =>
+  restartTokensOf(view.metadata.annotations?.[restartAnnotation])[instance]

@@ -6,7 +6,7 @@
  */
 import type { ClusterStatus } from "../../api/Cluster.ts"
 import type { Condition } from "../../api/Kubernetes.ts"
-import { annotations, instanceName, type InstanceRole } from "../../api/Naming.ts"
+import { annotations, instanceName, type InstanceRole, isFencedBy } from "../../api/Naming.ts"
 import { Action } from "./Action.ts"
 import { formerPrimaryStopped, primaryFailure, promotionCandidates, safeToPromote } from "./Failover.ts"
 import { rollingUpdate, stuckOutdatedReplicas } from "./RollingUpdate.ts"
@@ -27,12 +27,6 @@ export interface Plan {
 export const progressRequeueMs = 2_000
 export const handoverRequeueMs = 250
 
-/** Instances named by the fencing annotation (`*` fences all). */
-export const fencedInstances = (value: string | undefined): ((name: string) => boolean) => {
-  if (value === undefined || value.trim() === "") return () => false
-  const list = value.split(",").map((s) => s.trim())
-  return (name) => list.includes("*") || list.includes(name)
-}
 
 const condition = (
   previous: ReadonlyArray<Condition> | undefined,
@@ -68,7 +62,8 @@ export const plan = (observed: Observed): Plan => {
   const { cluster, now } = observed
   const name = cluster.metadata.name
   const previous = cluster.status ?? {}
-  const fenced = fencedInstances(cluster.metadata.annotations?.[annotations.fencedInstances])
+  const fencedValue = cluster.metadata.annotations?.[annotations.fencedInstances]
+  const fenced = (name: string) => isFencedBy(fencedValue, name)
   const actions: Array<Action> = []
 
   // The instance manager records currentPrimary; until it has, take what the target reports.

@@ -4,7 +4,7 @@
  * whose PostgreSQL needs a restart for a changed parameter. Replicas go first, one at a
  * time; the primary last, as `primaryUpdateStrategy` and `primaryUpdateMethod` say.
  */
-import { annotations } from "../../api/Naming.ts"
+import { annotations, restartTokensOf } from "../../api/Naming.ts"
 import { Action } from "./Action.ts"
 import { promotionCandidates } from "./Failover.ts"
 import type { InstanceState } from "./InstanceState.ts"
@@ -18,14 +18,8 @@ export interface Staleness {
 }
 
 /** The in-place restart tokens the Cluster carries, by instance. */
-export const restartTokens = (observed: Observed): Readonly<Record<string, string>> => {
-  try {
-    const parsed: unknown = JSON.parse(observed.cluster.metadata.annotations?.[annotations.restartInstances] ?? "{}")
-    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {}
-  } catch {
-    return {}
-  }
-}
+export const restartTokens = (observed: Observed): Readonly<Record<string, string>> =>
+  restartTokensOf(observed.cluster.metadata.annotations?.[annotations.restartInstances])
 
 /** Why an instance must be restarted or recreated, or undefined when it is up to date. */
 export const outdated = (observed: Observed, instance: ObservedInstance): Staleness | undefined => {

@@ -4,7 +4,7 @@
  */
 import { Option, Schema } from "effect"
 import type { Cluster } from "../../api/Cluster.ts"
-import { annotations, labels } from "../../api/Naming.ts"
+import { annotations, fencedInstanceNames, labels } from "../../api/Naming.ts"
 import type { PgStatus } from "../../instance/status/PgStatus.ts"
 import type { Unstructured } from "../../kube/Resource.ts"
 import type { Instance, PendingInstance, Pdb, Standby, StatusReport } from "./Model.ts"
@@ -84,8 +84,7 @@ const decodeAll = <A, I>(schema: Schema.Schema<A, I>, objects: ReadonlyArray<unk
   objects.flatMap((o) => Option.toArray(Schema.decodeUnknownOption(schema)(o)))
 
 /** Instance names in the fencing annotation (`*` stands for all). */
-export const fencedList = (value: string | undefined): Array<string> =>
-  (value ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")
+export const fencedList = (value: string | undefined): Array<string> => [...fencedInstanceNames(value)]
 
 const isFenced = (list: ReadonlyArray<string>, name: string) => list.includes("*") || list.includes(name)
 
