@@ -8,9 +8,7 @@ import { Effect, Layer, Schema } from "effect"
 import { join } from "node:path"
 import { localKube, startTimeoutMs, type LocalKubeHandle } from "../localkube/harness.ts"
 import * as Layout from "../localkube/layout.ts"
-import { components } from "../localkube/controlplane/Components.ts"
 import * as Network from "../localkube/controlplane/Network.ts"
-import * as Supervisor from "../localkube/controlplane/Supervisor.ts"
 import * as KubeClient from "../../src/kube/KubeClient.ts"
 import * as KubeConfig from "../../src/kube/KubeConfig.ts"
 import { ObjectMeta } from "../../src/kube/ObjectMeta.ts"
@@ -145,21 +143,4 @@ export const flowSchemas = (ns: string, serviceAccount: string) => {
 export const dispatchedByFlowSchema = async (lk: LocalKubeHandle): Promise<Map<string, number>> =>
   parseDispatched(await lk.kubectl(["get", "--raw", "/metrics"]))
 
-/** Stop kube-apiserver and start it again with the same arguments; resolves once /readyz answers. */
-export const restartApiServer = async (lk: LocalKubeHandle, downMs = 0): Promise<void> => {
-  const paths = lk.service.paths
-  const spec = components(paths).find((c) => c.name === "kube-apiserver")
-  const rec = Supervisor.readPidFile(paths.pidFile("kube-apiserver"))
-  if (spec === undefined || rec === undefined) throw new Error("kube-apiserver is not managed by localkube")
-  Supervisor.stopPidsSync([rec], 10_000)
-  await Bun.sleep(downMs)
-  await Effect.runPromise(Supervisor.spawnDetached({
-    cluster: Layout.defaultClusterName,
-    argv: [join(lk.binDir, spec.binary), ...spec.args],
-    logFile: paths.log("kube-apiserver"),
-    pidFile: paths.pidFile("kube-apiserver"),
-    env: { PATH: `${lk.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: "/root" },
-  }))
-  await eventually("kube-apiserver /readyz", async () => ((await lk.kubectl(["get", "--raw", "/readyz"])).includes("ok") ? true : undefined), 60_000)
-}
-
+export { restartApiServer } from "../localkube/controlplane/ApiServerRestart.ts"
