@@ -154,7 +154,7 @@ export const run = (config: AgentConfig) =>
             .request("DELETE", `/api/v1/namespaces/${pod.metadata.namespace ?? "default"}/pods/${pod.metadata.name}`, {
               body: { kind: "DeleteOptions", apiVersion: "v1", gracePeriodSeconds: 0, preconditions: { uid } },
             })
-            .pipe(Effect.catchAll(() => Effect.void))
+            .pipe(Kube.retryWhileUnavailable, Effect.catchAll(() => Effect.void))
           rmSync(PodWorker.podDir(dir, pod), { recursive: true, force: true })
           return
         }

@@ -2,7 +2,7 @@
  * A small Kubernetes API client for the node agent: JSON requests and watches over
  * Bun's fetch with the kubeconfig's CA and client certificate.
  */
-import { Context, Data, Effect, Layer, Schema, Stream } from "effect"
+import { Context, Data, Effect, Layer, Schedule, Schema, Stream } from "effect"
 import { List, WatchEvent } from "./Objects.ts"
 
 export class KubeError extends Data.TaggedError("KubeError")<{
@@ -10,6 +10,17 @@ export class KubeError extends Data.TaggedError("KubeError")<{
   readonly reason: string
   readonly message: string
 }> {}
+
+/**
+ * Retries a request while the API server is away (restarting, overloaded), as the kubelet's
+ * status manager keeps trying: a pod's final DELETE that fails once would otherwise leave
+ * the pod Terminating for good, since nothing about it changes to bring it back.
+ */
+export const retryWhileUnavailable = <A, R>(request: Effect.Effect<A, KubeError, R>): Effect.Effect<A, KubeError, R> =>
+  request.pipe(Effect.retry({
+    while: (e) => e.status === 0 || e.status === 429 || e.status >= 500,
+    schedule: Schedule.spaced("1 second").pipe(Schedule.upTo("5 minutes")),
+  }))
 
 export interface Credentials {
   readonly server: string

@@ -12,7 +12,7 @@ import * as Container from "./Container.ts"
 import { fieldValue, resourceValue, type PodRuntime } from "./Downward.ts"
 import * as Events from "./Events.ts"
 import { imageAccounts, resolveImage } from "./Images.ts"
-import { KubeClient, type KubeError } from "./Kube.ts"
+import { KubeClient, type KubeError, retryWhileUnavailable } from "./Kube.ts"
 import type { Container as ContainerSpec, Pod, Probe as ProbeSpec } from "./Objects.ts"
 import * as PodStatus from "./PodStatus.ts"
 import type { ContainerRecord, PodRecord } from "./PodStatus.ts"
@@ -475,7 +475,7 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
         .request("DELETE", `/api/v1/namespaces/${ns(pod)}/pods/${pod.metadata.name}`, {
           body: { kind: "DeleteOptions", apiVersion: "v1", gracePeriodSeconds: 0, preconditions: { uid } },
         })
-        .pipe(Effect.catchAll((e: KubeError) => (e.status === 404 || e.status === 409 ? Effect.void : Effect.logWarning(e.message))))
+        .pipe(retryWhileUnavailable, Effect.catchAll((e: KubeError) => (e.status === 404 || e.status === 409 ? Effect.void : Effect.logWarning(e.message))))
     })
 
   return {
