@@ -96,21 +96,38 @@ export const phase = (restartPolicy: string, rec: PodRecord): "Pending" | "Runni
 
 const ourConditions = ["PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"] as const
 
-/** The status object to write (JSON merge patch replaces its lists whole). */
-export const build = (pod: Pod, rec: PodRecord, now: string): Record<string, unknown> => {
-  const restartPolicy = pod.spec.restartPolicy ?? "Always"
-  const ph = phase(restartPolicy, rec)
-  const initialized = rec.init.every(succeeded)
-  const containersReady = rec.containers.every((c) => c.ready) && ph === "Running"
+/** The conditions this node owns, as it sees them. */
+const ownConditions = (pod: Pod, rec: PodRecord): Record<(typeof ourConditions)[number], boolean> => {
+  const containersReady = rec.containers.every((c) => c.ready) && phase(pod.spec.restartPolicy ?? "Always", rec) === "Running"
   const gates = (pod.spec.readinessGates ?? []).every((g) =>
     (pod.status?.conditions ?? []).some((c) => c.type === g.conditionType && c.status === "True"),
   )
-  const values: Record<(typeof ourConditions)[number], boolean> = {
+  return {
     PodReadyToStartContainers: rec.sandboxReady,
-    Initialized: initialized,
+    Initialized: rec.init.every(succeeded),
     ContainersReady: containersReady,
     Ready: containersReady && gates,
   }
+}
+
+/**
+ * Whether the API server's copy of the pod's conditions differs from what this node would
+ * write: someone else rewrote them (the node lifecycle controller marks pods not Ready while
+ * their node is unreachable), or a write was lost. The kubelet's status manager writes its
+ * own again then; so does the agent.
+ */
+export const drifted = (pod: Pod, rec: PodRecord): boolean => {
+  const values = ownConditions(pod, rec)
+  return ourConditions.some((type) => {
+    const seen = pod.status?.conditions?.find((c) => c.type === type)
+    return seen !== undefined && seen.status !== (values[type] ? "True" : "False")
+  })
+}
+
+/** The status object to write (JSON merge patch replaces its lists whole). */
+export const build = (pod: Pod, rec: PodRecord, now: string): Record<string, unknown> => {
+  const ph = phase(pod.spec.restartPolicy ?? "Always", rec)
+  const values = ownConditions(pod, rec)
   const terminal = ph === "Succeeded" || ph === "Failed"
   const conditions = [
     ...(pod.status?.conditions ?? []).filter((c) => !(ourConditions as ReadonlyArray<string>).includes(c.type)),

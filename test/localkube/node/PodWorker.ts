@@ -481,7 +481,11 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
   return {
     uid,
     dir,
-    update: (pod: Pod) => Ref.set(podRef, pod),
+    update: (pod: Pod) =>
+      Effect.gen(function* () {
+        yield* Ref.set(podRef, pod)
+        if (!(yield* Ref.get(stopping)) && PodStatus.drifted(pod, rec)) yield* notify
+      }),
     terminate,
     done: Deferred.isDone(finished),
   } satisfies PodWorker

@@ -97,6 +97,18 @@ describe("PodStatus.build", () => {
   })
 })
 
+describe("PodStatus.drifted", () => {
+  test("a Ready condition rewritten by someone else (node lifecycle controller) is drift; our own echo is not", () => {
+    const rec = record([{ state: running, ready: true, started: true }])
+    const ours = PodStatus.build(pod("Always"), rec, "now") as { conditions: Array<{ type: string; status: string }> }
+    expect(PodStatus.drifted({ ...pod("Always"), status: { conditions: ours.conditions } }, rec)).toBe(false)
+    const markedNotReady = ours.conditions.map((c) => (c.type === "Ready" ? { ...c, status: "False" } : c))
+    expect(PodStatus.drifted({ ...pod("Always"), status: { conditions: markedNotReady } }, rec)).toBe(true)
+    // Nothing written yet: not drift (the first write is on its way).
+    expect(PodStatus.drifted(pod("Always"), rec)).toBe(false)
+  })
+})
+
 describe("PodWorker helpers", () => {
   test("back-off: first restart at once, then doubling to the cap", () => {
     expect([1, 2, 3, 4, 5, 9].map((n) => backoffMs(n, 10_000, 300_000))).toEqual([0, 10_000, 20_000, 40_000, 80_000, 300_000])
