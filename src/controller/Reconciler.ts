@@ -29,14 +29,39 @@ const imageSettings = Config.all({
   defaultImage: Config.string("POSTGRES_IMAGE_NAME").pipe(Config.withDefault("ghcr.io/cloudnative-pg/postgresql:15")),
 })
 
+/** How soon a reconcile whose status write met a newer Cluster runs again (the cache catches up meanwhile). */
+const conflictRetryMs = 50
+
 type Change = Parameters<typeof Controller.specChanged>[0]
 
-/** Cluster changes worth a reconcile: spec, metadata, and the primary the instances report. */
+/**
+ * Cluster changes worth a reconcile: spec, metadata, and the hand-over fields others write
+ * (a switchover asked for, the primary an instance reports, a former primary reporting itself stopped).
+ */
 const clusterChanged = (change: Change) => {
   if (Controller.specChanged(change)) return true
   if (change._tag !== "Modified") return true
-  const primary = (o: KubeObject) => (o as Partial<Cluster>).status?.currentPrimary
-  return primary(change.old) !== primary(change.object)
+  const handover = (o: KubeObject) => {
+    const status = (o as Partial<Cluster>).status
+    return [status?.targetPrimary, status?.currentPrimary, status?.formerPrimaryStopped]
+  }
+  const [before, after] = [handover(change.old), handover(change.object)]
+  return before.some((v, i) => v !== after[i])
+}
+
+/**
+ * Role labels route connections and follow the primary already recorded, so they move before
+ * the status write, in two parallel rounds: first the pods losing the primary label, then the
+ * rest (-rw never selects two pods). Everything else comes after the status.
+ */
+const inRounds = (actions: ReadonlyArray<Action>, labelledPrimary: ReadonlySet<string>) => {
+  const losesPrimary = (a: Action) => a._tag === "SetRoleLabel" && a.role !== "primary" && labelledPrimary.has(a.podName)
+  const relabel = actions.filter((a) => a._tag === "SetRoleLabel")
+  return {
+    demote: relabel.filter(losesPrimary),
+    route: relabel.filter((a) => !losesPrimary(a)),
+    rest: actions.filter((a) => a._tag !== "SetRoleLabel"),
+  }
 }
 
 /** Whether the API server serves a group/version (e.g. the Prometheus Operator's). */
@@ -106,8 +131,23 @@ export const setup: Setup = ({ namespace, workers }) =>
         const observed = yield* observe(caches, cluster, { defaultImage: images.defaultImage, podHash, now })
         const decided = plan(observed)
         remember(request.key, observed.instances.flatMap((i) => (i.pod?.nodeName === undefined ? [] : [i.pod.nodeName])))
-        // Status first: a new serial or target primary is recorded before anything acts on it.
-        yield* writeStatus(cluster, { ...decided.status, certificates: { expirations: pki.expirations } })
+        const carryOut = (action: Action) =>
+          Effect.gen(function* () {
+            yield* act(cluster, images, action)
+            const event = eventOf(action)
+            if (event !== undefined) yield* recorder.record(Kinds.clusters, cluster, event)
+          })
+        const labelledPrimary = new Set(observed.instances.flatMap((i) => (i.pod?.roleLabel === "primary" ? [i.pod.name] : [])))
+        const rounds = inRounds(decided.actions, labelledPrimary)
+        yield* Effect.forEach(rounds.demote, carryOut, { discard: true, concurrency: "unbounded" })
+        yield* Effect.forEach(rounds.route, carryOut, { discard: true, concurrency: "unbounded" })
+        // Then the status: a new serial or target primary is recorded before anything acts on it.
+        const written = yield* writeStatus(cluster, { ...decided.status, certificates: { expirations: pki.expirations } }).pipe(
+          Effect.as(true),
+          Effect.catchTag("Conflict", () => Effect.succeed(false)),
+        )
+        // The Cluster changed since it was read: plan again on the newer one.
+        if (!written) return Controller.requeueAfter(Duration.millis(conflictRetryMs))
         const reason = decided.status.phaseReason
         const failing = [...decided.states.values()].some((st) => st._tag === "Failed")
         if (failing && reason !== undefined && reason !== cluster.status?.phaseReason) {
@@ -122,11 +162,7 @@ export const setup: Setup = ({ namespace, workers }) =>
             note: decided.status.phaseReason ?? `new target primary ${target}`,
           })
         }
-        for (const action of decided.actions) {
-          yield* act(cluster, images, action)
-          const event = eventOf(action)
-          if (event !== undefined) yield* recorder.record(Kinds.clusters, cluster, event)
-        }
+        yield* Effect.forEach(rounds.rest, carryOut, { discard: true })
         // Nothing else wakes a healthy Cluster when a certificate falls due: come back then.
         const renewal = Pki.untilRenewal(Object.values(pki.expirations), now)
         const requeueMs = Math.min(decided.requeueAfterMs ?? Infinity, renewal ?? Infinity)

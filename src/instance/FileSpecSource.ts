@@ -1,7 +1,8 @@
 /**
  * The file-backed SpecSource: a Cluster as JSON or YAML in one file (changed while running,
  * polled), Secrets and ConfigMaps as directories `<dir>/<name>/<key>` like mounted volumes.
- * `setCurrentPrimary` rewrites the file's status atomically, as the API server would.
+ * `setCurrentPrimary`, `reportStopped` and `clearStopped` rewrite the file's status atomically,
+ * with the same preconditions as the API server's test-and-set.
  */
 import { Duration, Effect, Layer, Schedule, Schema, Stream } from "effect"
 import { readdir, readFile, rename, writeFile } from "node:fs/promises"
@@ -48,11 +49,14 @@ export const make = (options: FileSpecSourceOptions): typeof SpecSource.Service 
       },
       catch: (e) => new SpecSourceError({ reason: (e as { code?: string }).code === "ENOENT" ? "NotFound" : "Unavailable", message: `object ${name} not readable` })
     })
-  const setCurrentPrimary = (instance: string) =>
+  /** Rewrite the status when `change` returns one (undefined: leave the file alone); the text written, if any. */
+  const rewriteStatus = (change: (status: Readonly<Record<string, unknown>>) => Record<string, unknown> | undefined) =>
     Effect.gen(function*() {
       const doc = yield* Effect.flatMap(readText, (t) => parseDocument(t, options.clusterFile))
       const obj = (typeof doc === "object" && doc !== null ? doc : {}) as { status?: Record<string, unknown> }
-      obj.status = { ...obj.status, currentPrimary: instance, currentPrimaryTimestamp: new Date().toISOString() }
+      const status = change(obj.status ?? {})
+      if (status === undefined) return undefined
+      obj.status = status
       const tmp = `${options.clusterFile}.${process.pid}.tmp`
       const text = JSON.stringify(obj, null, 2)
       yield* Effect.tryPromise({
@@ -62,9 +66,23 @@ export const make = (options: FileSpecSourceOptions): typeof SpecSource.Service 
         },
         catch: unavailable(options.clusterFile)
       })
-      return yield* decode(text)
+      return text
     })
-  return { cluster, changes, live: cluster, secret: readObject, configMap: readObject, setCurrentPrimary }
+  const setCurrentPrimary = (instance: string) =>
+    rewriteStatus((s) => ({ ...s, currentPrimary: instance, currentPrimaryTimestamp: new Date().toISOString() })).pipe(
+      Effect.flatMap((text) => decode(text ?? ""))
+    )
+  const reportStopped = (instance: string, successor: string) =>
+    rewriteStatus((s) =>
+      s["currentPrimary"] === instance && s["targetPrimary"] === successor ? { ...s, formerPrimaryStopped: instance } : undefined
+    ).pipe(Effect.map((text) => text !== undefined))
+  const clearStopped = (instance: string) =>
+    rewriteStatus((s) => {
+      if (s["formerPrimaryStopped"] !== instance) return undefined
+      const { formerPrimaryStopped: _, ...rest } = s
+      return rest
+    }).pipe(Effect.asVoid)
+  return { cluster, changes, live: cluster, secret: readObject, configMap: readObject, setCurrentPrimary, reportStopped, clearStopped }
 }
 
 /** The file-backed SpecSource as a Layer. */

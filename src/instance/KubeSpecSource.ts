@@ -1,7 +1,8 @@
 /**
  * The Kubernetes-backed SpecSource used in instance pods: native watches (informers) on the
  * instance's own Cluster and, started on first use, on each Secret and ConfigMap it reads by
- * name. `setCurrentPrimary` patches the Cluster's status subresource.
+ * name. `setCurrentPrimary`, `reportStopped` and `clearStopped` patch the Cluster's status
+ * subresource, the last two as test-and-set JSON patches.
  */
 import { Duration, Effect, Layer, Option, Schema, Scope, Stream, SynchronizedRef } from "effect"
 import * as Informer from "../kube/Informer.ts"
@@ -90,6 +91,25 @@ export const layer = (options: KubeSpecSourceOptions): Layer.Layer<SpecSource, n
           Effect.flatMap(toView)
         )
 
+      // A failed `test` operation is refused as Invalid: the Cluster no longer holds what we expected.
+      const testAndSet = (operations: ReadonlyArray<{ readonly op: string; readonly path: string; readonly value?: unknown }>) =>
+        client.patch(clusters, clusterName, { type: "json", patch: operations }, { namespace, subresource: "status" }).pipe(
+          Effect.as(true),
+          Effect.catchTag("Invalid", () => Effect.succeed(false)),
+          Effect.mapError(unavailable(`Cluster ${clusterName} status`))
+        )
+      const reportStopped = (instance: string, successor: string) =>
+        testAndSet([
+          { op: "test", path: "/status/currentPrimary", value: instance },
+          { op: "test", path: "/status/targetPrimary", value: successor },
+          { op: "add", path: "/status/formerPrimaryStopped", value: instance }
+        ])
+      const clearStopped = (instance: string) =>
+        testAndSet([
+          { op: "test", path: "/status/formerPrimaryStopped", value: instance },
+          { op: "remove", path: "/status/formerPrimaryStopped" }
+        ]).pipe(Effect.asVoid)
+
       const live = client.get(clusters, clusterName, { namespace }).pipe(
         Effect.mapError(unavailable(`Cluster ${clusterName}`)),
         Effect.flatMap(toView)
@@ -101,7 +121,9 @@ export const layer = (options: KubeSpecSourceOptions): Layer.Layer<SpecSource, n
         live,
         secret: (name: string) => readData(secrets, name, true),
         configMap: (name: string) => readData(configMaps, name, false),
-        setCurrentPrimary
+        setCurrentPrimary,
+        reportStopped,
+        clearStopped
       }
     })
   )

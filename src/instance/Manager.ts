@@ -157,24 +157,46 @@ export const start = Effect.fn("Instance.start")(function*() {
       yield* Ref.update(state, (s) => ({ ...s, postmaster: undefined }))
     })
 
-  const reportPrimary = Effect.gen(function*() {
-    // The checkpoint puts the new timeline in pg_control, which pg_rewind on the old primary reads.
-    yield* Sql.query(() => sql`CHECKPOINT`)
+  /**
+   * A primary that stopped because another instance is named says so itself: the successor
+   * may promote as soon as it reads this, without waiting for the operator to look.
+   */
+  const reportStoppedIfHandingOver = (view: ClusterView) =>
+    Effect.gen(function*() {
+      const status = view.status
+      const successor = status?.targetPrimary
+      if (status?.currentPrimary !== self || successor === undefined || successor === self || isFenced(view, self)) return false
+      const reported = yield* source.reportStopped(self, successor).pipe(
+        Effect.tapError((e) => Effect.logWarning("could not report the stop; the operator will see it", e.message)),
+        Effect.orElseSucceed(() => false)
+      )
+      if (reported) yield* Effect.logInfo("reported stopped for the hand-over").pipe(Effect.annotateLogs({ successor }))
+      return reported
+    })
+
+  // Before currentPrimary is recorded: the checkpoint puts the new timeline in pg_control,
+  // which pg_rewind on the old primary reads.
+  const checkpoint = Sql.query(() => sql`CHECKPOINT`)
+
+  const recordPrimary = Effect.gen(function*() {
     // Keep the updated Cluster at once, so the next tick does not report again.
     yield* Ref.set(viewRef, yield* source.setCurrentPrimary(self))
     yield* Effect.logInfo("reported as current primary")
   })
 
+  const wantedSlots = (view: ClusterView) => new Set((view.status?.instanceNames ?? []).filter((n) => n !== self).map(slotNameFor))
+
+  const createSlots = (view: ClusterView, existing: ReadonlyArray<string>) =>
+    Effect.forEach([...wantedSlots(view)].filter((name) => !existing.includes(name)), (name) =>
+      Sql.query(() => sql`select pg_create_physical_replication_slot(${name}, true)`).pipe(
+        Effect.zipRight(Effect.logInfo("replication slot created").pipe(Effect.annotateLogs({ slot: name })))
+      ), { discard: true })
+
   const reconcileSlots = (view: ClusterView, probed: Probed) =>
     Effect.gen(function*() {
-      const wanted = new Set((view.status?.instanceNames ?? []).filter((n) => n !== self).map(slotNameFor))
+      const wanted = wantedSlots(view)
       const existing = probed.slots.filter((s) => s.slotName.startsWith(managedSlotPrefix))
-      for (const name of wanted) {
-        if (!existing.some((s) => s.slotName === name)) {
-          yield* Sql.query(() => sql`select pg_create_physical_replication_slot(${name}, true)`)
-          yield* Effect.logInfo("replication slot created").pipe(Effect.annotateLogs({ slot: name }))
-        }
-      }
+      yield* createSlots(view, existing.map((s) => s.slotName))
       for (const slot of existing) {
         if (!wanted.has(slot.slotName) && !slot.active) {
           yield* Sql.query(() => sql`select pg_drop_replication_slot(${slot.slotName})`)
@@ -203,19 +225,35 @@ export const start = Effect.fn("Instance.start")(function*() {
           // A postmaster that keeps dying (a bad parameter, a full disk) is retried with back-off.
           const s = yield* Ref.get(state)
           if (Date.now() - s.lastStart < restartDelayMs(s.quickExits)) return
+          // A former primary named again (a hand-over called off) withdraws its "stopped" before
+          // it takes writes: a later hand-over must not find it and promote beside it.
+          if (view.status?.formerPrimaryStopped === self && (yield* dataState(settings.pgdata)) === "primary") {
+            yield* source.clearStopped(self)
+          }
           const pm = yield* Postmaster.start({ binDir: settings.binDir, pgdata: settings.pgdata, instance: self })
           yield* Ref.update(state, (st) => ({ ...st, postmaster: pm, lastStart: Date.now() }))
         }),
-      StopPostmaster: () => stopPostmaster(view),
+      StopPostmaster: () => stopPostmaster(view).pipe(Effect.zipRight(reportStoppedIfHandingOver(view))),
       Promote: () =>
         Effect.uninterruptible(Effect.gen(function*() {
           const started = Date.now()
-          const [row] = yield* Sql.query(() => sql`select pg_promote(true, 60) as promoted`)
-          if (row?.["promoted"] !== true) return yield* new Sql.SqlError({ message: "pg_promote did not complete within 60 s" })
+          // pg_promote's own wait looks every 100 ms: ask without waiting and look more often.
+          const [row] = yield* Sql.query(() => sql`select pg_promote(false) as signalled`)
+          if (row?.["signalled"] !== true) return yield* new Sql.SqlError({ message: "pg_promote could not signal the postmaster" })
+          yield* Sql.query(() => sql`select pg_is_in_recovery() as in_recovery`).pipe(
+            Effect.repeat({ while: ([r]) => r?.["in_recovery"] !== false, schedule: Schedule.spaced("10 millis") }),
+            Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Sql.SqlError({ message: "promotion did not complete within 60 s" }) })
+          )
           yield* Effect.logInfo("promoted").pipe(Effect.annotateLogs({ durationMs: Date.now() - started }))
-          yield* reportPrimary
+          // The slots with the checkpoint: the standbys stream only from slots of ours, and in
+          // synchronous mode no commit goes through until one of them does.
+          const slots = Sql.query(() => sql`select slot_name from pg_replication_slots`).pipe(
+            Effect.flatMap((rows) => createSlots(view, rows.map((r) => String(r["slot_name"]))))
+          )
+          yield* Effect.all([slots, checkpoint], { concurrency: 2, discard: true })
+          yield* recordPrimary
         })),
-      ReportPrimary: () => reportPrimary,
+      ReportPrimary: () => checkpoint.pipe(Effect.zipRight(recordPrimary)),
       Rewind: ({ from }) => demoteData(view, from)
     })
 
@@ -356,14 +394,15 @@ export const start = Effect.fn("Instance.start")(function*() {
       const handOver = anotherNamed.pipe(
         Effect.repeat({ until: (named) => named, schedule: Schedule.spaced("50 millis") }),
         Effect.zipRight(Effect.logInfo("another instance is named primary: fast shutdown")),
-        Effect.zipRight(Postmaster.stop(pm, fast))
+        Effect.zipRight(Postmaster.stop(pm, fast)),
+        Effect.zipRight(Effect.flatMap(Ref.get(viewRef), reportStoppedIfHandingOver))
       )
       // Finalizers run uninterruptibly: the loser of the race must be made interruptible to be stopped.
-      yield* Effect.race(Effect.interruptible(orderly), Effect.interruptible(handOver))
-      // A target waits for the operator to see its predecessor stopped: stay up long enough for
-      // the operator (which looks every 250 ms during a hand-over) to read it on the status API,
-      // rather than waiting for the pod object to go.
-      if (yield* anotherNamed) yield* Effect.sleep(handOverLinger)
+      const reported = yield* Effect.race(Effect.interruptible(Effect.as(orderly, false)), Effect.interruptible(handOver))
+      // Unreported, the target waits for the operator to see its predecessor stopped: stay up long
+      // enough for the operator (which looks every 250 ms during a hand-over) to read it on the
+      // status API, rather than waiting for the pod object to go.
+      if (!reported && (yield* anotherNamed)) yield* Effect.sleep(handOverLinger)
     })
   )
   yield* Effect.addFinalizer(() => shutdown)

@@ -24,6 +24,14 @@ export interface SpecSourceShape {
   readonly live: Effect.Effect<ClusterView, SpecSourceError>
   /** Record `status.currentPrimary` (done by the instance that just became primary); returns the updated Cluster. */
   readonly setCurrentPrimary: (instance: string) => Effect.Effect<ClusterView, SpecSourceError>
+  /**
+   * Record `status.formerPrimaryStopped = instance`, done by a primary once its PostgreSQL has
+   * stopped for a hand-over to `successor`, only while the Cluster still shows that hand-over
+   * (test-and-set at the origin). False when it no longer does.
+   */
+  readonly reportStopped: (instance: string, successor: string) => Effect.Effect<boolean, SpecSourceError>
+  /** Remove `status.formerPrimaryStopped` if it names `instance` (before it runs as primary again). */
+  readonly clearStopped: (instance: string) => Effect.Effect<void, SpecSourceError>
 }
 
 export class SpecSource extends Context.Tag("tusk/instance/SpecSource")<SpecSource, SpecSourceShape>() {}

@@ -1,7 +1,8 @@
 /**
  * The Kubernetes-backed SpecSource against the local API server: it decodes its Cluster,
  * streams a change made with kubectl, reads Secrets (base64) and ConfigMaps by name, and
- * records currentPrimary through the status subresource.
+ * records currentPrimary through the status subresource, and reports or withdraws a former
+ * primary's stop only under its preconditions (test-and-set).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test"
 import { Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
@@ -31,6 +32,8 @@ if (insideOrRerun(import.meta.path, 60_000)) {
     await Effect.runPromise(Scope.close(scope, Exit.void))
     if (ns !== undefined) await lk.kubectl(["delete", "namespace", ns, "--wait=false"])
   })
+
+  const hold = "test.tusk.dev/hold"
 
   test("watches its Cluster, reads Secrets and ConfigMaps, patches status", async () => {
     const cluster = {
@@ -73,5 +76,28 @@ if (insideOrRerun(import.meta.path, 60_000)) {
     expect(onServer.status.currentPrimary).toBe("c-1")
     await eventually("status change streamed", async () => seen.some((v) => v.status?.currentPrimary === "c-1") ? true : undefined)
     await Effect.runPromise(Fiber.interrupt(fiber))
+
+    // The hand-over checks below write status fields the operator (installed in the shared local
+    // Kubernetes by the end-to-end tests) would write too: a Cluster being deleted is left alone by it.
+    await lk.kubectl(["-n", ns, "patch", "cluster", "c", "--type=merge", "-p", JSON.stringify({ metadata: { finalizers: [hold] } })])
+    await lk.kubectl(["-n", ns, "delete", "cluster", "c", "--wait=false"])
+    // reportStopped holds only while the Cluster shows that very hand-over.
+    const fps = async () => JSON.parse(await lk.kubectl(["-n", ns, "get", "cluster", "c", "-o", "json"])).status.formerPrimaryStopped
+    const target = (name: string) =>
+      lk.kubectl(["-n", ns, "patch", "cluster", "c", "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { targetPrimary: name } })])
+    await target("c-2")
+    expect(await Effect.runPromise(source.reportStopped("c-2", "c-1"))).toBe(false)
+    expect(await Effect.runPromise(source.reportStopped("c-1", "c-3"))).toBe(false)
+    expect(await fps()).toBeUndefined()
+    expect(await Effect.runPromise(source.reportStopped("c-1", "c-2"))).toBe(true)
+    expect(await fps()).toBe("c-1")
+    // clearStopped removes only its own mark.
+    await Effect.runPromise(source.clearStopped("c-2"))
+    expect(await fps()).toBe("c-1")
+    await Effect.runPromise(source.clearStopped("c-1"))
+    expect(await fps()).toBeUndefined()
+    await Effect.runPromise(source.clearStopped("c-1"))
+    expect(await fps()).toBeUndefined()
+    await lk.kubectl(["-n", ns, "patch", "cluster", "c", "--type=merge", "-p", JSON.stringify({ metadata: { finalizers: null } })])
   }, 60_000)
 }

@@ -95,13 +95,19 @@ export const statusDelta = (current: Readonly<Record<string, unknown>>, next: Re
   return Object.keys(delta).length === 0 ? undefined : delta
 }
 
-/** Write the status fields that changed through the status subresource; nothing when none did. */
+/**
+ * Write the status fields that changed through the status subresource; nothing when none did.
+ * The write holds only if the Cluster is still the one the plan read (its resourceVersion):
+ * a decision taken on an old view (say, that a former primary is stopped, while it has since
+ * started again) fails with Conflict instead of overwriting newer facts.
+ */
 export const writeStatus = (cluster: Cluster, next: ClusterStatus) =>
   Effect.gen(function* () {
     const delta = statusDelta(cluster.status ?? {}, next)
     if (delta === undefined) return false
     const client = yield* KubeClient.KubeClient
-    yield* client.patch(Kinds.clusters, cluster.metadata.name, { type: "merge", patch: { status: delta } }, {
+    const patch = { metadata: { resourceVersion: cluster.metadata.resourceVersion }, status: delta }
+    yield* client.patch(Kinds.clusters, cluster.metadata.name, { type: "merge", patch }, {
       namespace: cluster.metadata.namespace,
       subresource: "status",
     })

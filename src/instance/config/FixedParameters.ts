@@ -19,7 +19,9 @@ export const defaultParameters: Readonly<Record<string, string>> = {
   wal_sender_timeout: "5s",
   wal_receiver_timeout: "5s",
   wal_receiver_status_interval: "1s",
-  wal_retrieve_retry_interval: "1s",
+  // A standby retries its primary this often: after a hand-over it follows the new primary
+  // (and, in synchronous mode, lets its commits through) within this much of it being reachable.
+  wal_retrieve_retry_interval: "200ms",
   hot_standby_feedback: "on",
   log_line_prefix: "%m [%p] %q%u@%d ",
   password_encryption: "scram-sha-256"
