@@ -17,10 +17,14 @@ export class KubeError extends Data.TaggedError("KubeError")<{
  * the pod Terminating for good, since nothing about it changes to bring it back.
  */
 export const retryWhileUnavailable = <A, R>(request: Effect.Effect<A, KubeError, R>): Effect.Effect<A, KubeError, R> =>
-  request.pipe(Effect.retry({
-    while: (e) => e.status === 0 || e.status === 429 || e.status >= 500,
-    schedule: Schedule.spaced("1 second").pipe(Schedule.upTo("5 minutes")),
-  }))
+  request.pipe(
+    // An API server shutting down may take a request and never answer it.
+    Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new KubeError({ status: 0, reason: "Timeout", message: "no answer within 10 s" }) }),
+    Effect.retry({
+      while: (e) => e.status === 0 || e.status === 429 || e.status >= 500,
+      schedule: Schedule.spaced("1 second").pipe(Schedule.upTo("5 minutes")),
+    }),
+  )
 
 export interface Credentials {
   readonly server: string
