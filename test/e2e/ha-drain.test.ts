@@ -2,15 +2,17 @@
  * S7 end to end: `kubectl drain` of the primary's node. The primary moves to an instance on
  * another node before its pod is evicted (its PodDisruptionBudget holds the eviction); the
  * evicted instance stays Pending while its node-bound volume's node is cordoned; `kubectl
- * uncordon` brings it back Running as a replica. The Cluster has a name of its own, so the
- * drain (restricted to its pods by `--pod-selector`, as the local Kubernetes is shared with
- * other tests) evicts nothing else.
+ * uncordon` brings it back Running as a replica. While it is Pending, `kubectl tusk status`
+ * lists it among the Pending instances with the scheduler's reason and the cordoned node.
+ * The Cluster has a name of its own, so the drain (restricted to its pods by
+ * `--pod-selector`, as the local Kubernetes is shared with other tests) evicts nothing else.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { environment, eventually } from "./support/Environment.ts"
 import * as Ha from "./support/Ha.ts"
 
 const minute = 60_000
+const plugin = new URL("../../dist/kubectl-tusk", import.meta.url).pathname
 let c: Ha.HaCluster
 
 beforeAll(async () => {
@@ -44,6 +46,17 @@ describe("S7 drain the primary's node", () => {
       expect((await Ha.instancePods(c)).find((p) => p.name === old)!.phase).toBe("Pending")
       const events = await c.env.kubectl(["-n", c.ns, "get", "events", "--field-selector", `involvedObject.name=${old}`, "-o", "jsonpath={.items[*].message}"])
       console.log(JSON.stringify({ what: "S7 pending reason", events: events.slice(-400) }))
+      // `kubectl tusk status` says the instance is Pending, and why.
+      const status = await c.env.lk.exec([plugin, "status", c.name, "-n", c.ns])
+      console.log(status.stdout)
+      expect(status.exitCode).toBe(0)
+      const lines = status.stdout.split("\n")
+      expect(lines.find((l) => l.startsWith(`${old} `) && / Pending\s*$/.test(l))).toBeDefined()
+      const pendingSection = lines.indexOf("Pending instances")
+      expect(pendingSection).toBeGreaterThan(0)
+      const why = lines.slice(pendingSection).find((l) => l.startsWith(`${old} `))
+      expect(why).toContain("Unschedulable: ")
+      expect(why).toContain(`its volume ${old} is bound to node ${node}, which is cordoned (kubectl uncordon ${node})`)
 
       await c.env.kubectl(["uncordon", node])
       await Ha.waitHealthy(c)

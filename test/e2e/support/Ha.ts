@@ -157,3 +157,28 @@ export const timeline = async (c: HaCluster, faultAt: number, attempts: Readonly
     firstAckAfterMs: after.length === 0 ? null : Math.min(...after) - faultAt,
   }
 }
+
+export interface ClusterStatus {
+  readonly currentPrimary?: string
+  readonly targetPrimary?: string
+  readonly phase?: string
+  readonly formerPrimaryStopped?: string
+}
+
+/** The Cluster's status as the operator and the instances wrote it. */
+export const clusterStatus = async (c: HaCluster): Promise<ClusterStatus> =>
+  (await c.env.json<{ status?: ClusterStatus }>(["-n", c.ns, "get", "cluster", c.name])).status ?? {}
+
+/** Wait until status.targetPrimary names an instance other than `old` (the operator's decision); returns it and when. */
+export const waitTargetMoved = (c: HaCluster, old: string, timeoutMs = 60_000) =>
+  eventually(`status.targetPrimary to move away from ${old}`, async () => {
+    const target = (await clusterStatus(c)).targetPrimary
+    return target !== undefined && target !== old ? { target, at: Date.now() } : undefined
+  }, timeoutMs, 100)
+
+/** Wait until a write through `<name>-rw` succeeds (a healthy status can precede the Service routing to the primary). */
+export const waitWritable = (c: HaCluster, timeoutMs = 60_000) =>
+  eventually(`${c.name}-rw to accept writes`, async () => {
+    const r = await c.env.execIn(c.ns, "client", ["env", "PGCONNECT_TIMEOUT=2", "psql", "-X", "-At", "-h", `${c.name}-rw`, "-U", "postgres", "-d", "postgres", "-c", "select not pg_is_in_recovery()"])
+    return r.exitCode === 0 && r.stdout.trim() === "t" ? true : undefined
+  }, timeoutMs, 200)
