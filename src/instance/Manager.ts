@@ -232,6 +232,8 @@ export const start = Effect.fn("Instance.start")(function*() {
           }
           const pm = yield* Postmaster.start({ binDir: settings.binDir, pgdata: settings.pgdata, instance: self })
           yield* Ref.update(state, (st) => ({ ...st, postmaster: pm, lastStart: Date.now() }))
+          // A postmaster that dies (a crash, a SIGKILL) is looked at at once, not at the next tick.
+          yield* pm.exited.pipe(Effect.zipRight(wake.offer(undefined)), Effect.forkIn(scope))
         }),
       StopPostmaster: () => stopPostmaster(view).pipe(Effect.zipRight(reportStoppedIfHandingOver(view))),
       Promote: () =>

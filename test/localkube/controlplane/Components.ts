@@ -160,7 +160,9 @@ export const kubeProxyConfig = (p: StatePaths): string =>
       detectLocalMode: "ClusterCIDR",
       conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: "0s", tcpCloseWaitTimeout: "0s" },
       nodePortAddresses: [`${Layout.hostAddress}/32`],
-      nftables: { syncPeriod: "30s", minSyncPeriod: "0s" },
+      // 0s would mean the default, 1 s: the batching a large cluster needs delays every Service
+      // change here (a switchover's -rw move) by up to a second for nothing.
+      nftables: { syncPeriod: "30s", minSyncPeriod: "50ms" },
     },
     null,
     2,
