@@ -18,8 +18,6 @@ export class KubeError extends Data.TaggedError("KubeError")<{
  */
 export const retryWhileUnavailable = <A, R>(request: Effect.Effect<A, KubeError, R>): Effect.Effect<A, KubeError, R> =>
   request.pipe(
-    // An API server shutting down may take a request and never answer it.
-    Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new KubeError({ status: 0, reason: "Timeout", message: "no answer within 10 s" }) }),
     Effect.retry({
       while: (e) => e.status === 0 || e.status === 429 || e.status >= 500,
       schedule: Schedule.spaced("1 second").pipe(Schedule.upTo("5 minutes")),
@@ -108,6 +106,9 @@ export const make = (creds: Credentials): KubeClientService => {
       },
       catch: (e) => new KubeError({ status: 0, reason: "Network", message: `${method} ${path}: ${String(e)}` }),
     }).pipe(
+      // An API server shutting down or starting may take a request and never answer it; a
+      // lease renewal stuck for good would leave the node NotReady (and its pods evicted).
+      Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new KubeError({ status: 0, reason: "Timeout", message: `${method} ${path}: no answer within 10 s` }) }),
       Effect.flatMap(({ status, json }) => {
         if (status < 300) return Effect.succeed(json)
         const s = Schema.decodeUnknownOption(Status)(json)
