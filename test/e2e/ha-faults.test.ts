@@ -145,60 +145,87 @@ describe("the primary's node stopped", () => {
   }, 12 * minute)
 })
 
+const operatorReplicas = async () => (await c.env.kubectl(["get", ...operatorDeployment, "-o", "jsonpath={.spec.replicas}"])).trim()
+
+/**
+ * Stops the operator at once (Deployment scaled to 0, its pod deleted without grace), keeps
+ * it away for `ms`, then scales it back; returns the hand-over fields of the Cluster as they
+ * were once it was gone.
+ */
+const operatorAwayFor = async (replicas: string, ms: number) => {
+  await c.env.kubectl(["scale", ...operatorDeployment, "--replicas=0"])
+  await c.env.kubectl(["-n", "tusk-system", "delete", "pods", "-l", operatorSelector, "--grace-period=0", "--force"])
+  await eventually("the operator pod to be gone", async () => ((await operatorPods()).trim() === "" ? true : undefined), 2 * minute, 200)
+  const s = await Ha.clusterStatus(c)
+  await Bun.sleep(ms)
+  await c.env.kubectl(["scale", ...operatorDeployment, `--replicas=${replicas}`])
+  return { targetPrimary: s.targetPrimary, formerPrimaryStopped: s.formerPrimaryStopped, currentPrimary: s.currentPrimary, phase: s.phase }
+}
+
+const restoreOperator = async (replicas: string) => {
+  await c.env.kubectl(["scale", ...operatorDeployment, `--replicas=${replicas}`])
+  await c.env.kubectl(["-n", "tusk-system", "rollout", "status", "deployment/tusk-controller", "--timeout=120s"])
+}
+
 describe("the operator down during a failover", () => {
-  test("it converges when back: the target promotes, labels move, nothing acknowledged is lost", async () => {
+  test("primary pod deleted, the operator stopped once it named the target: it converges when back, nothing acknowledged is lost", async () => {
     await steady()
     const old = (await Ha.clusterRow(c)).primary
-    const replicas = (await c.env.kubectl(["get", ...operatorDeployment, "-o", "jsonpath={.spec.replicas}"])).trim()
+    const replicas = await operatorReplicas()
     let deletedAt = 0
     let target: { target: string; at: number } | undefined
-    let whileDown: Ha.ClusterStatus | undefined
+    let whileDown: Awaited<ReturnType<typeof operatorAwayFor>> | undefined
     let moved: { primary: string; at: number } | undefined
     try {
       const { report, timeline } = await Ha.underWriteLoad(c, async () => {
         deletedAt = Date.now()
         await c.env.kubectl(["-n", c.ns, "delete", "pod", old, "--wait=false"])
         target = await Ha.waitTargetMoved(c, old)
-        await c.env.kubectl(["scale", ...operatorDeployment, "--replicas=0"])
-        await eventually("the operator pod to be gone", async () => ((await operatorPods()).trim() === "" ? true : undefined), 2 * minute, 200)
-        whileDown = await Ha.clusterStatus(c)
-        await Bun.sleep(10_000)
-        await c.env.kubectl(["scale", ...operatorDeployment, `--replicas=${replicas}`])
+        whileDown = await operatorAwayFor(replicas, 10_000)
       }, async () => {
         moved = await Ha.waitNewPrimary(c, old, 3 * minute)
       }, "operator_down_writes")
-      log("operator down during failover", report, { from: old, target: target!.target, targetAfterMs: target!.at - deletedAt, statusWhileOperatorDown: whileDown, to: moved!.primary, newPrimaryAfterMs: moved!.at - deletedAt, timeline })
+      log("operator down during failover", report, { from: old, target: target!.target, targetAfterMs: target!.at - deletedAt, whileOperatorDown: whileDown, to: moved!.primary, newPrimaryAfterMs: moved!.at - deletedAt, timeline })
       expect(moved!.primary).toBe(target!.target)
       expect(moved!.at - deletedAt).toBeLessThan(operatorDownBoundMs)
       expectNoLossNoSecondWriter(report)
     } finally {
-      await c.env.kubectl(["scale", ...operatorDeployment, `--replicas=${replicas}`])
-      await c.env.kubectl(["-n", "tusk-system", "rollout", "status", "deployment/tusk-controller", "--timeout=120s"])
+      await restoreOperator(replicas)
     }
     await expectHealed(old, moved!.primary)
   }, 10 * minute)
-})
 
-describe("kube-apiserver restarted mid-failover", () => {
-  test("the failover completes once it is back; nothing acknowledged is lost", async () => {
+  test("primary pod cut off, the operator stopped while the hand-over waits for it to count the old primary stopped: it completes when back", async () => {
     await steady()
     const old = (await Ha.clusterRow(c)).primary
-    let deletedAt = 0
+    const node = nodeIndexOf(old)
+    const replicas = await operatorReplicas()
+    let cutAt = 0
+    let cut = false
     let target: { target: string; at: number } | undefined
-    let apiBackAt = 0
+    let whileDown: Awaited<ReturnType<typeof operatorAwayFor>> | undefined
     let moved: { primary: string; at: number } | undefined
-    const { report, timeline } = await Ha.underWriteLoad(c, async () => {
-      deletedAt = Date.now()
-      await c.env.kubectl(["-n", c.ns, "delete", "pod", old, "--wait=false"])
-      target = await Ha.waitTargetMoved(c, old)
-      await restartApiServer(c.env.lk, 2_000)
-      apiBackAt = Date.now()
-    }, async () => {
-      moved = await Ha.waitNewPrimary(c, old, 3 * minute)
-    }, "apiserver_restart_writes")
-    log("kube-apiserver restarted mid-failover", report, { from: old, target: target!.target, targetAfterMs: target!.at - deletedAt, apiServerBackAfterMs: apiBackAt - deletedAt, to: moved!.primary, newPrimaryAfterMs: moved!.at - deletedAt, timeline })
-    expect(moved!.at - deletedAt).toBeLessThan(apiServerRestartBoundMs)
-    expectNoLossNoSecondWriter(report)
+    try {
+      const { report, timeline } = await Ha.underWriteLoad(c, async () => {
+        cutAt = Date.now()
+        expect(await Effect.runPromise(Nodes.partitionPod(c.env.lk.service, node, c.ns, old, true))).toBe(true)
+        cut = true
+        target = await Ha.waitTargetMoved(c, old, 2 * minute)
+        // The cut-off primary cannot say it stopped: only the operator can count it stopped, 10 s after naming the target.
+        whileDown = await operatorAwayFor(replicas, 15_000)
+      }, async () => {
+        moved = await Ha.waitNewPrimary(c, old, 3 * minute)
+      }, "operator_down_partition_writes")
+      log("operator down while a cut-off primary is handed over", report, { from: old, target: target!.target, targetAfterMs: target!.at - cutAt, whileOperatorDown: whileDown, to: moved!.primary, newPrimaryAfterMs: moved!.at - cutAt, timeline })
+      // The operator left before it could count the old primary stopped, so the target had not promoted yet.
+      expect([whileDown!.targetPrimary, whileDown!.formerPrimaryStopped === old, whileDown!.currentPrimary]).toEqual([target!.target, false, old])
+      expect(moved!.primary).toBe(target!.target)
+      expect(moved!.at - cutAt).toBeLessThan(operatorDownBoundMs)
+      expectNoLossNoSecondWriter(report)
+    } finally {
+      if (cut) await Effect.runPromise(Nodes.partitionPod(c.env.lk.service, node, c.ns, old, false))
+      await restoreOperator(replicas)
+    }
     await expectHealed(old, moved!.primary)
   }, 10 * minute)
 })
@@ -232,6 +259,30 @@ describe("a network partition of the primary pod", () => {
     } finally {
       if (cut) await Effect.runPromise(Nodes.partitionPod(c.env.lk.service, node, c.ns, old, false))
     }
+    await expectHealed(old, moved!.primary)
+  }, 10 * minute)
+})
+
+describe("kube-apiserver restarted mid-failover", () => {
+  test("the failover completes once it is back; nothing acknowledged is lost", async () => {
+    await steady()
+    const old = (await Ha.clusterRow(c)).primary
+    let deletedAt = 0
+    let target: { target: string; at: number } | undefined
+    let apiBackAt = 0
+    let moved: { primary: string; at: number } | undefined
+    const { report, timeline } = await Ha.underWriteLoad(c, async () => {
+      deletedAt = Date.now()
+      await c.env.kubectl(["-n", c.ns, "delete", "pod", old, "--wait=false"])
+      target = await Ha.waitTargetMoved(c, old)
+      await restartApiServer(c.env.lk, 2_000)
+      apiBackAt = Date.now()
+    }, async () => {
+      moved = await Ha.waitNewPrimary(c, old, 3 * minute)
+    }, "apiserver_restart_writes")
+    log("kube-apiserver restarted mid-failover", report, { from: old, target: target!.target, targetAfterMs: target!.at - deletedAt, apiServerBackAfterMs: apiBackAt - deletedAt, to: moved!.primary, newPrimaryAfterMs: moved!.at - deletedAt, timeline })
+    expect(moved!.at - deletedAt).toBeLessThan(apiServerRestartBoundMs)
+    expectNoLossNoSecondWriter(report)
     await expectHealed(old, moved!.primary)
   }, 10 * minute)
 })

@@ -475,7 +475,10 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
         .request("DELETE", `/api/v1/namespaces/${ns(pod)}/pods/${pod.metadata.name}`, {
           body: { kind: "DeleteOptions", apiVersion: "v1", gracePeriodSeconds: 0, preconditions: { uid } },
         })
-        .pipe(retryWhileUnavailable, Effect.catchAll((e: KubeError) => (e.status === 404 || e.status === 409 ? Effect.void : Effect.logWarning(e.message))))
+        .pipe(
+          retryWhileUnavailable,
+          Effect.catchAll((e: KubeError) => (e.status === 404 || e.status === 409 ? Effect.logInfo(`pod ${pod.metadata.name} already gone: ${e.message}`) : Effect.logWarning(e.message))),
+        )
     })
 
   return {
