@@ -27,12 +27,15 @@ export interface Component {
   readonly files: ReadonlyArray<{ readonly path: string; readonly content: string }>
 }
 
-/** Test-friendly timings: a stopped node is NotReady after 8 s and its pods evicted 10 s later. */
+/** Test-friendly timings: a stopped node is NotReady after 8 s and its pods evicted 10 s later; Service changes reach kube-proxy's rules within 50 ms. */
 export const timings = {
   nodeMonitorPeriod: "2s",
   nodeMonitorGracePeriod: "8s",
   notReadyTolerationSeconds: 10,
   unreachableTolerationSeconds: 10,
+  // 0 would mean the default, 1 s: the batching a large cluster needs delays every Service
+  // change here (a switchover's -rw move) by up to a second for nothing.
+  kubeProxyMinSyncPeriod: "50ms",
 } as const
 
 /** etcd listens on the namespace's loopback only: pods (own netns) can never reach it. */
@@ -160,9 +163,7 @@ export const kubeProxyConfig = (p: StatePaths): string =>
       detectLocalMode: "ClusterCIDR",
       conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: "0s", tcpCloseWaitTimeout: "0s" },
       nodePortAddresses: [`${Layout.hostAddress}/32`],
-      // 0s would mean the default, 1 s: the batching a large cluster needs delays every Service
-      // change here (a switchover's -rw move) by up to a second for nothing.
-      nftables: { syncPeriod: "30s", minSyncPeriod: "50ms" },
+      nftables: { syncPeriod: "30s", minSyncPeriod: timings.kubeProxyMinSyncPeriod },
     },
     null,
     2,
