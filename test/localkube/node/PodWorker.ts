@@ -6,13 +6,13 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Deferred, Effect, Fiber, Queue, Ref, Schedule } from "effect"
+import { Deferred, Effect, Fiber, Option, Queue, Ref, Schedule, Schema } from "effect"
 import * as Layout from "../layout.ts"
 import * as Container from "./Container.ts"
 import { fieldValue, resourceValue, type PodRuntime } from "./Downward.ts"
 import * as Events from "./Events.ts"
 import { imageAccounts, resolveImage } from "./Images.ts"
-import { KubeClient, type KubeError, retryWhileUnavailable } from "./Kube.ts"
+import { KubeClient, KubeError, retryWhileUnavailable } from "./Kube.ts"
 import type { Container as ContainerSpec, Pod, Probe as ProbeSpec } from "./Objects.ts"
 import * as PodStatus from "./PodStatus.ts"
 import type { ContainerRecord, PodRecord } from "./PodStatus.ts"
@@ -142,6 +142,8 @@ const freshRecord = (c: ContainerSpec, previous: PreviousStatus | undefined): Co
     started: false,
   }
 }
+
+const Identity = Schema.Struct({ metadata: Schema.Struct({ uid: Schema.String }) })
 
 /** Starts a worker for a pod that is bound to this node and not terminal. */
 export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, initial: Pod) {
@@ -471,11 +473,23 @@ export const start = Effect.fn("PodWorker.start")(function* (node: NodeContext, 
       yield* Deferred.succeed(finished, undefined)
       if (!deleteObject) return
       const pod = yield* Ref.get(podRef)
+      const path = `/api/v1/namespaces/${ns(pod)}/pods/${pod.metadata.name}`
+      // A kube-apiserver that has just started answered 404 for a pod it still held: believe
+      // "not found" only once a read agrees, or the pod stays Terminating for good.
+      const stillThere = kube.request("GET", path).pipe(
+        Effect.flatMap((raw) =>
+          Option.exists(Schema.decodeUnknownOption(Identity)(raw), (p) => p.metadata.uid === uid)
+            ? Effect.fail(new KubeError({ status: 0, reason: "NotGone", message: `DELETE ${path}: 404, yet the pod is still there` }))
+            : Effect.void,
+        ),
+        Effect.catchIf((e) => e.status === 404, () => Effect.void),
+      )
       yield* kube
-        .request("DELETE", `/api/v1/namespaces/${ns(pod)}/pods/${pod.metadata.name}`, {
+        .request("DELETE", path, {
           body: { kind: "DeleteOptions", apiVersion: "v1", gracePeriodSeconds: 0, preconditions: { uid } },
         })
         .pipe(
+          Effect.catchIf((e) => e.status === 404, () => stillThere),
           retryWhileUnavailable,
           Effect.catchAll((e: KubeError) => (e.status === 404 || e.status === 409 ? Effect.logInfo(`pod ${pod.metadata.name} already gone: ${e.message}`) : Effect.logWarning(e.message))),
         )
