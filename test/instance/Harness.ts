@@ -104,6 +104,8 @@ export class TestCluster {
   /** Plays the operator's part in a hand-over: confirms the former primary stopped. */
   private readonly confirmer = setInterval(() => void this.confirmFormerPrimaryStopped(), 100)
   private confirming = false
+  /** Whether the harness confirms stops as the operator does (off: only the instances report them). */
+  operatorConfirms = true
 
   constructor(readonly instances = 3, spec: object = s2Spec) {
     this.dir = mkdtempSync(`${tmpdir()}/tusk-instance-`)
@@ -293,7 +295,7 @@ export class TestCluster {
    * longer answers), record it in `status.formerPrimaryStopped` so the target may promote.
    */
   private async confirmFormerPrimaryStopped() {
-    if (this.confirming) return
+    if (this.confirming || !this.operatorConfirms) return
     this.confirming = true
     try {
       const { targetPrimary: target, currentPrimary: current, formerPrimaryStopped } = this.readCluster().status

@@ -6,13 +6,12 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test"
 import { Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
-import { join } from "node:path"
 import type * as KubeClient from "../../src/kube/KubeClient.ts"
 import type { ClusterView } from "../../src/instance/ClusterView.ts"
 import * as KubeSpecSource from "../../src/instance/KubeSpecSource.ts"
 import { SpecSource } from "../../src/instance/SpecSource.ts"
 import type { LocalKubeHandle } from "../localkube/harness.ts"
-import { adminLayer, eventually, insideOrRerun, kube, namespace, repoRoot } from "../kube/support.ts"
+import { adminLayer, installClusterCrd, eventually, insideOrRerun, kube, namespace } from "../kube/support.ts"
 
 if (insideOrRerun(import.meta.path, 60_000)) {
   let lk: LocalKubeHandle
@@ -22,8 +21,7 @@ if (insideOrRerun(import.meta.path, 60_000)) {
 
   beforeAll(async () => {
     lk = await kube()
-    await lk.kubectl(["apply", "--server-side", "-f", join(repoRoot, "manifests/crd/postgresql.tusk.dev_clusters.yaml")])
-    await lk.kubectl(["wait", "--for=condition=Established", "crd/clusters.postgresql.tusk.dev", "--timeout=30s"])
+    await installClusterCrd(lk)
     ns = await namespace(lk, "instance-spec")
     client = await adminLayer(lk)
   }, 120_000)

@@ -213,6 +213,25 @@ describe("tusk instance", () => {
     expect(watch.overlaps).toEqual([])
   }, 90_000)
 
+  test("with no operator confirming, a former primary reports its own stop and the hand-over completes", async () => {
+    await cluster.once("c-2", (sql) => sql`create table handover (id int)`)
+    cluster.operatorConfirms = false
+    try {
+      for (const [from, to, row] of [["c-2", "c-3", 102], ["c-3", "c-2", 103]] as const) {
+        cluster.updateCluster((d) => {
+          d.status.targetPrimary = to
+        })
+        await eventually(`write on ${to}`, () => cluster.once(to, (sql) => sql`insert into handover values (${row})`).then(() => true), 30_000, 20)
+        await eventually(`currentPrimary ${to}`, async () => (currentPrimary() === to ? true : undefined))
+        expect(cluster.readCluster().status.formerPrimaryStopped).toBe(from)
+        await streamingFrom(from, to)
+      }
+      expect(watch.overlaps).toEqual([])
+    } finally {
+      cluster.operatorConfirms = true
+    }
+  }, 90_000)
+
   test("a diverged former primary is rewound and follows the new timeline", async () => {
     // Replicas stop (fenced), so only the primary c-2 gets the next rows.
     cluster.updateCluster((d) => {
@@ -224,6 +243,7 @@ describe("tusk instance", () => {
         return st.role === "Fenced" && !st.postmasterRunning && (await cluster.status(n, "/readyz")).status === 503 ? true : undefined
       })
     }
+    const timeline = (await cluster.pgStatus("c-2")).timeline ?? 0
     await cluster.once("c-2", (sql) => sql`insert into t1 select g, 'diverged' from generate_series(1000, 1099) g`)
     expect(await rowCount("c-2", "t1")).toBe(201)
     // c-1 is named while still fenced: c-2 stops at once and waits.
@@ -246,7 +266,7 @@ describe("tusk instance", () => {
     // The diverged rows are gone; writes on the new primary reach the rewound one.
     await cluster.once("c-1", (sql) => sql`insert into t1 values (102, 'after rewind')`)
     await eventually("c-2 caught up", async () => ((await rowCount("c-2", "t1")) === 102 ? true : undefined))
-    await eventually("c-2 on timeline 3", async () => ((await cluster.pgStatus("c-2")).timeline === 3 ? true : undefined))
+    await eventually("c-2 on the next timeline", async () => ((await cluster.pgStatus("c-2")).timeline === timeline + 1 ? true : undefined))
     expect(watch.overlaps).toEqual([])
   }, 120_000)
 

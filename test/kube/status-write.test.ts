@@ -5,13 +5,12 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test"
 import { Effect, Either, type Layer } from "effect"
-import { join } from "node:path"
 import type { Cluster } from "../../src/api/Cluster.ts"
 import { writeStatus } from "../../src/controller/act/Act.ts"
 import * as Kinds from "../../src/controller/Kinds.ts"
 import * as KubeClient from "../../src/kube/KubeClient.ts"
 import type { LocalKubeHandle } from "../localkube/harness.ts"
-import { adminLayer, insideOrRerun, kube, namespace, repoRoot } from "./support.ts"
+import { adminLayer, installClusterCrd, insideOrRerun, kube, namespace } from "./support.ts"
 
 if (insideOrRerun(import.meta.path, 60_000)) {
   let lk: LocalKubeHandle
@@ -20,8 +19,7 @@ if (insideOrRerun(import.meta.path, 60_000)) {
 
   beforeAll(async () => {
     lk = await kube()
-    await lk.kubectl(["apply", "--server-side", "-f", join(repoRoot, "manifests/crd/postgresql.tusk.dev_clusters.yaml")])
-    await lk.kubectl(["wait", "--for=condition=Established", "crd/clusters.postgresql.tusk.dev", "--timeout=30s"])
+    await installClusterCrd(lk)
     ns = await namespace(lk, "status-write")
     client = await adminLayer(lk)
   }, 120_000)

@@ -94,6 +94,12 @@ export const installWidgetCrd = async (lk: LocalKubeHandle) => {
   await lk.kubectl(["wait", "--for=condition=Established", "crd/widgets.tusktest.dev", "--timeout=30s"])
 }
 
+/** Install Tusk's Cluster CRD as generated into manifests/. */
+export const installClusterCrd = async (lk: LocalKubeHandle) => {
+  await lk.kubectl(["apply", "--server-side", "-f", join(repoRoot, "manifests/crd/postgresql.tusk.dev_clusters.yaml")])
+  await lk.kubectl(["wait", "--for=condition=Established", "crd/clusters.postgresql.tusk.dev", "--timeout=30s"])
+}
+
 let counter = 0
 const created: Array<string> = []
 /** A fresh namespace (see `deleteNamespaces`). */
