@@ -182,7 +182,9 @@ export const instancePod = (cluster: Cluster, serial: number, images: ImageSetti
     // Recovery after a crash may take long: startDelay bounds it, then liveness takes over.
     startupProbe: { ...https("/healthz"), periodSeconds: 2, failureThreshold: Math.max(1, Math.ceil(cluster.spec.startDelay / 2)) },
     livenessProbe: { ...https("/healthz"), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
-    readinessProbe: { ...https("/readyz"), periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 1 },
+    // Every second: a primary back from a crash serves -rw (and its standbys, which follow it
+    // through -rw) again within a second of accepting connections.
+    readinessProbe: { ...https("/readyz"), periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 1 },
   }
   return {
     apiVersion: "v1",
