@@ -10,6 +10,7 @@ import * as Controller from "../kube/Controller.ts"
 import * as EventRecorder from "../kube/EventRecorder.ts"
 import * as Informer from "../kube/Informer.ts"
 import * as KubeClient from "../kube/KubeClient.ts"
+import * as KubeError from "../kube/KubeError.ts"
 import type { KubeObject } from "../kube/ObjectMeta.ts"
 import type { Setup } from "./command.ts"
 import { act, writeStatus } from "./act/Act.ts"
@@ -167,7 +168,14 @@ export const setup: Setup = ({ namespace, workers }) =>
         const renewal = Pki.untilRenewal(Object.values(pki.expirations), now)
         const requeueMs = Math.min(decided.requeueAfterMs ?? Infinity, renewal ?? Infinity)
         return Number.isFinite(requeueMs) ? Controller.requeueAfter(Duration.millis(requeueMs)) : undefined
-      }).pipe(Effect.provideService(KubeClient.KubeClient, client))
+      }).pipe(
+        // The namespace is going, and its Clusters with it: nothing to retry.
+        Effect.catchIf(
+          (e) => e._tag === "Forbidden" && KubeError.isNamespaceTerminating(e),
+          () => Effect.logInfo("namespace is being deleted").pipe(Effect.annotateLogs({ key: request.key }), Effect.as(undefined)),
+        ),
+        Effect.provideService(KubeClient.KubeClient, client),
+      )
 
     const controller: Controller.Controller = {
       name: "cluster",

@@ -89,6 +89,10 @@ const parseRetryAfter = (header: string | null | undefined, status: Status | und
  * produced it; anything else when a proxy did); `code` the HTTP code (for watch ERROR
  * events, the Status' own code).
  */
+/** Whether a refusal says the namespace is being deleted (nothing new can be created in it). */
+export const isNamespaceTerminating = (e: KubeError): boolean =>
+  e._tag === "Forbidden" && (e.status?.details?.causes?.some((c) => c.reason === "NamespaceTerminating") ?? false)
+
 export const fromStatus = (code: number, body: unknown, retryAfterHeader?: string | null): KubeError => {
   const status = Option.getOrUndefined(decodeStatus(body))
   const message = status?.message ?? `HTTP ${code}`

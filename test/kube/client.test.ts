@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Effect, Either, Layer, Option, Stream } from "effect"
 import * as KubeClient from "../../src/kube/KubeClient.ts"
+import * as KubeError from "../../src/kube/KubeError.ts"
 import type { LocalKubeHandle } from "../localkube/harness.ts"
 import { adminLayer, configMaps, deleteNamespaces, insideOrRerun, installWidgetCrd, kube, namespace, widgets, type ConfigMap } from "./support.ts"
 
@@ -133,6 +134,22 @@ if (insideOrRerun(import.meta.path, 60_000)) {
       const nobody = KubeClient.make({ ...conn, cert: undefined, key: undefined, token: Effect.succeed(Option.some(token)) })
       const f = await Effect.runPromise(Effect.either(nobody.get(configMaps, "x", { namespace: ns })))
       expect(Either.isLeft(f) && f.left._tag).toBe("Forbidden")
+    })
+
+    test("creating in a namespace being deleted is Forbidden and says so", async () => {
+      const doomed = await namespace(lk, "doomed")
+      // A finalizer holds the namespace in Terminating while the create is tried.
+      await run((c) => c.create(configMaps, { metadata: { name: "held", namespace: doomed, finalizers: ["tusk.dev/test-hold"] } }, { namespace: doomed }))
+      await lk.kubectl(["delete", "namespace", doomed, "--wait=false"])
+      try {
+        const r = await runEither((c) => c.create(configMaps, { metadata: { name: "late", namespace: doomed } }, { namespace: doomed }))
+        expect(Either.isLeft(r) && r.left._tag).toBe("Forbidden")
+        expect(Either.isLeft(r) && KubeError.isNamespaceTerminating(r.left)).toBe(true)
+        const other = await runEither((c) => c.get(configMaps, "missing", { namespace: ns }))
+        expect(Either.isLeft(other) && KubeError.isNamespaceTerminating(other.left)).toBe(false)
+      } finally {
+        await lk.kubectl(["-n", doomed, "patch", "configmap", "held", "--type=merge", "-p", JSON.stringify({ metadata: { finalizers: null } })])
+      }
     })
   })
 }
