@@ -19,7 +19,9 @@ export class KubeError extends Data.TaggedError("KubeError")<{
 export const retryWhileUnavailable = <A, R>(request: Effect.Effect<A, KubeError, R>): Effect.Effect<A, KubeError, R> =>
   request.pipe(
     Effect.retry({
-      while: (e) => e.status === 0 || e.status === 429 || e.status >= 500,
+      // 403 too: a kube-apiserver that has just started refuses a node its own pods until its
+      // node authorizer has caught up.
+      while: (e) => e.status === 0 || e.status === 403 || e.status === 429 || e.status >= 500,
       schedule: Schedule.spaced("1 second").pipe(Schedule.upTo("5 minutes")),
     }),
   )
