@@ -72,11 +72,18 @@ function write() {
   return out
 }
 
+/**
+ * Writes go on for this long after the recovery is seen, so that a later gap (say, the
+ * primary's readiness catching up with a crash it already recovered from) is counted too.
+ */
+const settleMs = 4_000
+
 const measure = async (kind: string, fault: (primary: string) => Promise<void>, recover: (primary: string) => Promise<void> = async () => {}) => {
   await Ha.waitHealthy(c)
   const from = (await Ha.clusterRow(c)).primary
   const { report, timeline } = await Ha.underWriteLoad(c, () => fault(from), async () => {
     await recover(from)
+    await Bun.sleep(settleMs)
   }, `bench_${kind.toLowerCase()}_${++table}`)
   const run = record(kind, from, (await Ha.clusterRow(c)).primary, report, timeline)
   console.log(JSON.stringify({ kind, ...run }))

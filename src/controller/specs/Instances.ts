@@ -182,9 +182,11 @@ export const instancePod = (cluster: Cluster, serial: number, images: ImageSetti
     // Recovery after a crash may take long: startDelay bounds it, then liveness takes over.
     startupProbe: { ...https("/healthz"), periodSeconds: 2, failureThreshold: Math.max(1, Math.ceil(cluster.spec.startDelay / 2)) },
     livenessProbe: { ...https("/healthz"), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
-    // Every second: a primary back from a crash serves -rw (and its standbys, which follow it
-    // through -rw) again within a second of accepting connections.
-    readinessProbe: { ...https("/readyz"), periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 1 },
+    // Every second, and two misses in a row: a primary that restarts after a crash within a
+    // second or two stays behind -rw (its clients and its standbys, which follow it through
+    // -rw, reconnect as soon as it accepts connections), and one back later serves again
+    // within a second of accepting connections.
+    readinessProbe: { ...https("/readyz"), periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2 },
   }
   return {
     apiVersion: "v1",

@@ -105,11 +105,17 @@ export const report = (attempts: ReadonlyArray<Attempt>, present: ReadonlyArray<
   }
 }
 
-/** Create the table the loop writes to (through -rw). */
+/** Create the table the loop writes to (through -rw), waiting up to 30 s for -rw to answer. */
 export const prepare = async (env: Environment, options: WriteOptions): Promise<void> => {
   const o = defaults(options)
-  const r = await env.execIn(o.namespace, o.client, [...psqlArgs(`${o.cluster}-rw`), "-c", `create table if not exists ${o.table} (id int not null, at timestamptz default now())`])
-  if (r.exitCode !== 0) throw new Error(`cannot create ${o.table}: ${r.stderr}`)
+  const create = [...psqlArgs(`${o.cluster}-rw`), "-c", `create table if not exists ${o.table} (id int not null, at timestamptz default now())`]
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const r = await env.execIn(o.namespace, o.client, create)
+    if (r.exitCode === 0) return
+    if (Date.now() > deadline) throw new Error(`cannot create ${o.table}: ${r.stderr}`)
+    await Bun.sleep(200)
+  }
 }
 
 /** Start the INSERT loop in the client pod. */
