@@ -1,13 +1,14 @@
 /**
  * The faults of issue 8 end to end, on one synchronous (`{method: any, number: 1}`)
  * three-instance Cluster of its own (`hafaults`), each under the write checker: the
- * primary's node stopped (power loss) and frozen (a hung machine that comes back), the
- * operator down during a failover, kube-apiserver restarted mid-failover, and a network
- * partition of the primary pod. After each: no acknowledged write lost, no id written
- * twice, never two primaries acknowledging writes, a new primary within a stated bound,
- * and the Cluster healthy again with three Ready instances, the old primary back as a
- * replica (or replaced). Every node stopped and the operator's replica count are restored
- * in `finally` blocks: the local Kubernetes is shared.
+ * primary's node stopped (power loss), the operator down during a failover (twice: once the
+ * target is named after the primary pod's deletion, and while a cut-off primary's hand-over
+ * waits for the operator), a network partition of the primary pod, kube-apiserver restarted
+ * mid-failover, and the primary's node frozen (a hung machine that comes back). After
+ * each: no acknowledged write lost, no id written twice, never two primaries acknowledging
+ * writes, a new primary within a stated bound, and the Cluster healthy again with three
+ * Ready instances, the old primary back as a replica (or replaced). Every node stopped and
+ * the operator's replica count are restored in `finally` blocks: the local Kubernetes is shared.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Effect } from "effect"
@@ -28,7 +29,7 @@ let c: Ha.HaCluster
 const nodeLossBoundMs = 45_000
 /** The operator is away for 10 s plus its restart and leader election. */
 const operatorDownBoundMs = 90_000
-/** kube-apiserver is down for 2 s plus its start. */
+/** kube-apiserver's graceful stop (up to 10 s), 2 s away, its start, then the rest of the hand-over. */
 const apiServerRestartBoundMs = 90_000
 /** An isolated primary stops within 5 s + 0.5 s check + 2 s shutdown (src/instance/Isolation.ts). */
 const isolationBoundMs = 7_500
