@@ -15,6 +15,7 @@ import { InstanceSettings } from "./InstanceSettings.ts"
 import * as Isolation from "./Isolation.ts"
 import { dataState, ensureDir, postmasterPidStatus } from "./Pgdata.ts"
 import * as Postmaster from "./Postmaster.ts"
+import * as ReceiverWatch from "./ReceiverWatch.ts"
 import * as Rewind from "./Rewind.ts"
 import { Action, decide, isolatedRole, Role, type Observation, type Postmaster as PostmasterObservation } from "./Role.ts"
 import { SpecSource } from "./SpecSource.ts"
@@ -37,6 +38,8 @@ export interface ManagerState {
   readonly reloadedAt: string | undefined
   /** The restart token for this instance as last acted on (see `restartToken`). */
   readonly restartedFor: string | undefined
+  /** A standby's WAL receiver that is not streaming, watched for a stall (see ReceiverWatch.ts). */
+  readonly receiverWatch: ReceiverWatch.ReceiverWatch | undefined
 }
 
 /** How long to wait before starting a postmaster that died `quickExits` times in a row (pure). */
@@ -89,7 +92,8 @@ export const start = Effect.fn("Instance.start")(function*() {
     quickExits: 0,
     reloadedAt: first.metadata.annotations?.[annotations.reloadedAt],
     // A new pod's PostgreSQL starts fresh: the request it finds is already satisfied.
-    restartedFor: restartToken(first, self)
+    restartedFor: restartToken(first, self),
+    receiverWatch: undefined
   })
   const sql = yield* Sql.connect({ socketDir: settings.socketDir, port: settings.port }, "postgres", 3)
   const wake = yield* Queue.sliding<void>(1)
@@ -259,6 +263,22 @@ export const start = Effect.fn("Instance.start")(function*() {
       Rewind: ({ from }) => demoteData(view, from)
     })
 
+  /** Restart a WAL receiver stuck on a primary that is gone; the startup process starts a new one. */
+  const watchReceiver = (view: ClusterView, probed: Probed) =>
+    Effect.gen(function*() {
+      const { receiverWatch } = yield* Ref.get(state)
+      const { watch, restart } = ReceiverWatch.next(receiverWatch, {
+        streaming: probed.walReceiver?.status === "streaming",
+        primary: view.status?.currentPrimary,
+        now: Date.now()
+      })
+      yield* Ref.update(state, (s) => ({ ...s, receiverWatch: watch }))
+      const pid = probed.walReceiverPid
+      if (!restart || pid === null) return
+      yield* Effect.logWarning("restarting a WAL receiver that does not stream").pipe(Effect.annotateLogs({ pid, primary: watch?.primary }))
+      yield* Effect.try(() => process.kill(pid, "SIGTERM")).pipe(Effect.ignore)
+    })
+
   /** Restart PostgreSQL as asked (e.g. for a parameter that needs it); the loop starts it again at once. */
   const restartInPlace = (token: string) =>
     Effect.gen(function*() {
@@ -340,6 +360,7 @@ export const start = Effect.fn("Instance.start")(function*() {
         Effect.catchAll((e) => Effect.logWarning("configuration not updated", e.message).pipe(Effect.as(before.refusedParameters)))
       )
     yield* Ref.update(state, (s) => ({ ...s, role: decision.role, detail, refusedParameters: refused, fenced }))
+    if (decision.role._tag === "Standby" && probed !== undefined) yield* watchReceiver(view, probed)
     const token = restartToken(view, self)
     // Only from a steady state (no hand-over, no start or stop in progress).
     if (token !== undefined && token !== before.restartedFor && decision.action._tag === "Wait") return yield* restartInPlace(token)

@@ -21,6 +21,8 @@ export interface Probed {
     readonly senderPort: number | null
     readonly slotName: string | null
   } | null
+  /** The WAL receiver process, also while it is still connecting (pg_stat_wal_receiver shows it only once connected). */
+  readonly walReceiverPid: number | null
   readonly replication: ReadonlyArray<ReplicationStatus>
   readonly slots: ReadonlyArray<{ slotName: string; slotType: string; active: boolean; restartLsn: string | null }>
   readonly pendingRestart: ReadonlyArray<string>
@@ -39,7 +41,8 @@ export const probe = Effect.fn("Probe.probe")(function*(sql: Sql) {
       pg_last_wal_replay_lsn()::text as replayed_lsn,
       coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) <= 0, true) as caught_up,
       case when pg_is_in_recovery() then (select timeline_id from pg_control_checkpoint())
-        else ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int end as timeline`)
+        else ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int end as timeline,
+      (select pid from pg_stat_activity where backend_type = 'walreceiver' limit 1) as walreceiver_pid`)
   const receivers = yield* query(() => sql`
     select status, received_tli, flushed_lsn::text as flushed_lsn, sender_host, sender_port, slot_name from pg_stat_wal_receiver`)
   const replication = yield* query(() => sql`
@@ -72,6 +75,7 @@ export const probe = Effect.fn("Probe.probe")(function*(sql: Sql) {
       senderPort: numberOrNull(receiver["sender_port"]),
       slotName: receiver["slot_name"] ?? null
     },
+    walReceiverPid: numberOrNull(base?.["walreceiver_pid"]),
     replication: replication.map((r) => ({
       applicationName: String(r["application_name"]),
       clientAddr: r["client_addr"] ?? null,
