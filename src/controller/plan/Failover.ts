@@ -73,6 +73,16 @@ export const promotionCandidates = (
     })
 
 /**
+ * Whether an instance may have confirmed commits of the current primary. A former primary
+ * that says it is still waiting to be rewound (role Demoting) cannot have: it streams from
+ * nobody until it is. Any other, reachable or not, might have.
+ */
+export const mayHoldCommits = (observed: Observed, name: string): boolean => {
+  const status = observed.instances.find((i) => i.name === name)?.status
+  return !(status?._tag === "Reported" && status.status.role === "Demoting")
+}
+
+/**
  * Whether promoting the most advanced candidate can lose no acknowledged commit. Every
  * commit waited for `required` standbys; if fewer than that many standbys are missing,
  * at least one candidate holds each commit, and the most advanced holds them all.

@@ -286,6 +286,10 @@ describe("failover", () => {
     expect(plan(observed(sync(1), lostOne)).status.phaseReason).toContain("without losing acknowledged writes")
     const allThere = [instance(1, { pvc: pvc(1, true, { deleting: true }) }), ...replicas]
     expect(plan(observed(sync(1), allThere)).status.targetPrimary).toBe("pg-3")
+    // pg-2 is a former primary still waiting for its rewind: it confirmed no commit of pg-1.
+    const waitingForRewind = { _tag: "Reported", status: { isPrimary: false, postmasterRunning: false, role: "Demoting" } as PgStatus } as const
+    const formerNotFollowing = [instance(1, { pvc: pvc(1, true, { deleting: true }) }), replicas[1]!, instance(2, { pvc: pvc(2), pod: pod(2, false, "replica"), status: waitingForRewind })]
+    expect(plan(observed(sync(1), formerNotFollowing)).status.targetPrimary).toBe("pg-3")
   })
 
   test("a primary on a cordoned node is switched over to a replica on a schedulable node", () => {

@@ -8,7 +8,7 @@ import type { ClusterStatus } from "../../api/Cluster.ts"
 import type { Condition } from "../../api/Kubernetes.ts"
 import { annotations, instanceName, type InstanceRole, isFencedBy } from "../../api/Naming.ts"
 import { Action } from "./Action.ts"
-import { formerPrimaryStopped, primaryFailure, promotionCandidates, safeToPromote } from "./Failover.ts"
+import { formerPrimaryStopped, mayHoldCommits, primaryFailure, promotionCandidates, safeToPromote } from "./Failover.ts"
 import { rollingUpdate, stuckOutdatedReplicas } from "./RollingUpdate.ts"
 import { InstanceState, instanceState } from "./InstanceState.ts"
 import type { Observed, ObservedInstance } from "./Observed.ts"
@@ -106,7 +106,7 @@ export const plan = (observed: Observed): Plan => {
       const waited = now.getTime() - failure.since.getTime()
       const delay = cluster.spec.failoverDelay * 1000
       const candidates = promotionCandidates(observed, currentPrimary, lookup)
-      const standbys = (previous.instanceNames ?? []).filter((n) => n !== currentPrimary)
+      const standbys = (previous.instanceNames ?? []).filter((n) => n !== currentPrimary && mayHoldCommits(observed, n))
       phase = Phase.failingOver
       if (waited < delay) {
         phaseReason = `${failure.reason}; failing over in ${Math.ceil((delay - waited) / 1000)}s`
