@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Effect } from "effect"
-import { restartApiServer } from "../localkube/controlplane/ApiServerRestart.ts"
+import { restartApiServer, restartComponent } from "../localkube/controlplane/Restart.ts"
 import * as Nodes from "../localkube/node/Nodes.ts"
 import { eventually, environment } from "./support/Environment.ts"
 import * as Ha from "./support/Ha.ts"
@@ -52,8 +52,8 @@ const expectNoLossNoSecondWriter = (r: WriteReport) => {
 }
 
 /** Healthy with three Ready instances, `primary` the only one labelled primary, `old` back as a replica or replaced. */
-const expectHealed = async (old: string, primary: string, withinMs = 5 * minute) => {
-  await Ha.waitHealthy(c, withinMs)
+const expectHealed = async (old: string, primary: string) => {
+  await Ha.waitHealthy(c, 5 * minute)
   const pods = await Ha.instancePods(c)
   console.log(JSON.stringify({ what: "healed", pods: pods.map((p) => [p.name, p.role, p.nodeName]) }))
   expect(pods.length).toBe(3)
@@ -292,11 +292,16 @@ describe("kube-apiserver restarted mid-failover", () => {
     log("kube-apiserver restarted mid-failover", report, { from: old, target: target!.target, targetAfterMs: target!.at - deletedAt, apiServerBackAfterMs: apiBackAt - deletedAt, to: moved!.primary, newPrimaryAfterMs: moved!.at - deletedAt, timeline })
     expect(moved!.at - deletedAt).toBeLessThan(apiServerRestartBoundMs)
     expectNoLossNoSecondWriter(report)
-    // The deleted instance's new pod may have met kube-scheduler while its watches were still
-    // refused by the restarting API server; it then waits for the scheduler's periodic retry of
-    // unschedulable pods (5 min) before it is placed and rejoins.
-    await expectHealed(old, moved!.primary, 8 * minute)
-  }, 14 * minute)
+    // kube-scheduler can lose a pod created while the API server restarts: the binding fails,
+    // its cache keeps the pod as placed ("Scheduler cache is corrupted" in its log) and it never
+    // tries the pod again. That is the scheduler's fault, not Tusk's: restart it, and say so.
+    const placed = await eventually(`${old}'s new pod to be placed`, async () => ((await Ha.instancePods(c)).find((p) => p.name === old)?.nodeName !== undefined ? true : undefined), minute, 1_000).catch(() => false)
+    if (!placed) {
+      console.log(JSON.stringify({ what: "kube-scheduler restarted", why: `${old} was not placed within 60 s of the API server's return` }))
+      await restartComponent(c.env.lk, "kube-scheduler")
+    }
+    await expectHealed(old, moved!.primary)
+  }, 12 * minute)
 })
 
 // Last: when it fails, it can leave a standby that cannot follow the new primary, which would

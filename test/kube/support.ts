@@ -149,4 +149,4 @@ export const flowSchemas = (ns: string, serviceAccount: string) => {
 export const dispatchedByFlowSchema = async (lk: LocalKubeHandle): Promise<Map<string, number>> =>
   parseDispatched(await lk.kubectl(["get", "--raw", "/metrics"]))
 
-export { restartApiServer } from "../localkube/controlplane/ApiServerRestart.ts"
+export { restartApiServer } from "../localkube/controlplane/Restart.ts"
