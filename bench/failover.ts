@@ -11,7 +11,8 @@
  *
  * Run as root after `./node_modules/.bin/bun build.ts`:
  *   ./node_modules/.bin/bun bench/failover.ts [deleteRuns] [switchoverRuns] [sigkillRuns] [nodeLossRuns]
- * Writes bench/results/failover.json.
+ * Writes bench/results/failover.json (the node-loss runs, the longest by far, were last kept
+ * apart as bench/results/failover-node-loss.json from `... 0 0 0 20`).
  */
 import { Effect } from "effect"
 import { mkdirSync, writeFileSync } from "node:fs"
