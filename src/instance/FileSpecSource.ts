@@ -1,11 +1,12 @@
 /**
  * The file-backed SpecSource: a Cluster as JSON or YAML in one file (changed while running,
  * polled), Secrets and ConfigMaps as directories `<dir>/<name>/<key>` like mounted volumes.
- * `setCurrentPrimary`, `reportStopped` and `clearStopped` rewrite the file's status atomically,
- * with the same preconditions as the API server's test-and-set.
+ * `setCurrentPrimary`, `reportStopped` and `clearStopped` rewrite the file's status atomically
+ * under a lock file, with the same preconditions as the API server's test-and-set.
  */
 import { Duration, Effect, Layer, Schedule, Schema, Stream } from "effect"
-import { readdir, readFile, rename, writeFile } from "node:fs/promises"
+import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { readdir, readFile } from "node:fs/promises"
 import { ClusterView } from "./ClusterView.ts"
 import { SpecSource, SpecSourceError } from "./SpecSource.ts"
 
@@ -27,6 +28,32 @@ const parseDocument = (text: string, file: string) =>
     try: (): unknown => Bun.YAML.parse(text),
     catch: (e) => new SpecSourceError({ reason: "Invalid", message: `${file}: ${e instanceof Error ? e.message : String(e)}` })
   })
+
+/**
+ * Run `f` holding `<file>.lock`, which every writer of the file takes (the instances, and the
+ * tests that play the API server): a read-modify-write without it loses a concurrent update.
+ */
+export const withFileLockSync = <A>(file: string, f: () => A): A => {
+  const lock = `${file}.lock`
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    try {
+      closeSync(openSync(lock, "wx"))
+      break
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || Date.now() > deadline) throw e
+      // A holder that died leaves its lock behind: after a few seconds it is stale.
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
+      if (age > 5_000) rmSync(lock, { force: true })
+      Bun.sleepSync(2)
+    }
+  }
+  try {
+    return f()
+  } finally {
+    rmSync(lock, { force: true })
+  }
+}
 
 /** A SpecSource over files. */
 export const make = (options: FileSpecSourceOptions): typeof SpecSource.Service => {
@@ -51,22 +78,21 @@ export const make = (options: FileSpecSourceOptions): typeof SpecSource.Service 
     })
   /** Rewrite the status when `change` returns one (undefined: leave the file alone); the text written, if any. */
   const rewriteStatus = (change: (status: Readonly<Record<string, unknown>>) => Record<string, unknown> | undefined) =>
-    Effect.gen(function*() {
-      const doc = yield* Effect.flatMap(readText, (t) => parseDocument(t, options.clusterFile))
-      const obj = (typeof doc === "object" && doc !== null ? doc : {}) as { status?: Record<string, unknown> }
-      const status = change(obj.status ?? {})
-      if (status === undefined) return undefined
-      obj.status = status
-      const tmp = `${options.clusterFile}.${process.pid}.tmp`
-      const text = JSON.stringify(obj, null, 2)
-      yield* Effect.tryPromise({
-        try: async () => {
-          await writeFile(tmp, text)
-          await rename(tmp, options.clusterFile)
-        },
-        catch: unavailable(options.clusterFile)
-      })
-      return text
+    Effect.try({
+      try: () =>
+        withFileLockSync(options.clusterFile, () => {
+          const doc: unknown = Bun.YAML.parse(readFileSync(options.clusterFile, "utf8"))
+          const obj = (typeof doc === "object" && doc !== null ? doc : {}) as { status?: Record<string, unknown> }
+          const status = change(obj.status ?? {})
+          if (status === undefined) return undefined
+          obj.status = status
+          const tmp = `${options.clusterFile}.${process.pid}.tmp`
+          const text = JSON.stringify(obj, null, 2)
+          writeFileSync(tmp, text)
+          renameSync(tmp, options.clusterFile)
+          return text
+        }),
+      catch: unavailable(options.clusterFile)
     })
   const setCurrentPrimary = (instance: string) =>
     rewriteStatus((s) => ({ ...s, currentPrimary: instance, currentPrimaryTimestamp: new Date().toISOString() })).pipe(

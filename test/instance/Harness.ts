@@ -5,6 +5,7 @@
  * Everything it starts is stopped, and its directory removed, by `destroy()`.
  */
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { withFileLockSync } from "../../src/instance/FileSpecSource.ts"
 import { tmpdir } from "node:os"
 import { Schema } from "effect"
 import postgres from "postgres"
@@ -164,19 +165,25 @@ export class TestCluster {
     return JSON.parse(readFileSync(this.clusterFile, "utf8")) as ClusterDoc
   }
 
-  /** Replace the Cluster file atomically (as an API server update). */
-  writeCluster(doc: unknown) {
+  private replaceCluster(doc: unknown) {
     const tmp = `${this.clusterFile}.test.tmp`
     writeFileSync(tmp, JSON.stringify(doc, null, 2))
     chownSync(tmp, postgresUid, postgresGid)
     Bun.spawnSync(["mv", tmp, this.clusterFile])
   }
 
-  /** Edit the Cluster: `f` mutates a copy of the current document. */
+  /** Replace the Cluster file atomically (as an API server update), under the writers' lock. */
+  writeCluster(doc: unknown) {
+    withFileLockSync(this.clusterFile, () => this.replaceCluster(doc))
+  }
+
+  /** Edit the Cluster: `f` mutates a copy of the current document; no instance writes in between. */
   updateCluster(f: (doc: ClusterDoc) => void) {
-    const doc = this.readCluster()
-    f(doc)
-    this.writeCluster(doc)
+    withFileLockSync(this.clusterFile, () => {
+      const doc = this.readCluster()
+      f(doc)
+      this.replaceCluster(doc)
+    })
   }
 
   pgdata(name: string) {
