@@ -79,6 +79,7 @@ const nodeIndexOf = (pod: string): number => {
 const operatorDeployment = ["-n", "tusk-system", "deployment/tusk-controller"] as const
 const operatorSelector = "app.kubernetes.io/name=tusk,app.kubernetes.io/component=controller"
 const operatorPods = () => c.env.kubectl(["-n", "tusk-system", "get", "pods", "-l", operatorSelector, "-o", "name"])
+const operatorPodNames = async () => (await operatorPods()).split("\n").map((n) => n.trim().replace(/^pod\//, "")).filter((n) => n !== "")
 
 /**
  * The current primary, moved first by a switchover if it shares a node with the client pod
@@ -121,6 +122,23 @@ const sampleRunsAsPrimary = async (pod: string, from: number, done: () => boolea
   return seen
 }
 
+/** Cuts `pod` off the network (its node's side of the link down); `heal` undoes a cut that was made. */
+const podCut = (pod: string) => {
+  const node = nodeIndexOf(pod)
+  const partition = (cut: boolean) => Effect.runPromise(Nodes.partitionPod(c.env.lk.service, node, c.ns, pod, cut))
+  let cut = false
+  return {
+    cut: async () => {
+      expect(await partition(true)).toBe(true)
+      cut = true
+    },
+    heal: async () => {
+      if (cut) await partition(false)
+      cut = false
+    },
+  }
+}
+
 describe("the primary's node stopped", () => {
   test("power loss: another node's instance takes over; the node back, the cluster heals", async () => {
     const old = await primaryOnItsOwnNode()
@@ -149,11 +167,14 @@ describe("the primary's node stopped", () => {
 const operatorReplicas = async () => (await c.env.kubectl(["get", ...operatorDeployment, "-o", "jsonpath={.spec.replicas}"])).trim()
 
 /**
- * Stops the operator at once (Deployment scaled to 0, its pod deleted without grace), keeps
- * it away for `ms`, then scales it back; returns the hand-over fields of the Cluster as they
- * were once it was gone.
+ * Stops the operator at once (its processes frozen first, since the scale-down and the
+ * deletion take API round trips that a loaded machine stretches past the hand-over's 10 s;
+ * then the Deployment scaled to 0 and its pod deleted without grace), keeps it away for
+ * `ms`, then scales it back; returns the hand-over fields of the Cluster as they were once
+ * it was gone. `pods` are the operator's pods, looked up before the fault.
  */
-const operatorAwayFor = async (replicas: string, ms: number) => {
+const operatorAwayFor = async (replicas: string, pods: ReadonlyArray<string>, ms: number) => {
+  for (const pod of pods) expect(Nodes.freezePod(c.env.lk.service, "tusk-system", pod)).toBe(true)
   await c.env.kubectl(["scale", ...operatorDeployment, "--replicas=0"])
   await c.env.kubectl(["-n", "tusk-system", "delete", "pods", "-l", operatorSelector, "--grace-period=0", "--force"])
   await eventually("the operator pod to be gone", async () => ((await operatorPods()).trim() === "" ? true : undefined), 2 * minute, 200)
@@ -173,6 +194,7 @@ describe("the operator down during a failover", () => {
     await steady()
     const old = (await Ha.clusterRow(c)).primary
     const replicas = await operatorReplicas()
+    const operators = await operatorPodNames()
     let deletedAt = 0
     let target: { target: string; at: number } | undefined
     let whileDown: Awaited<ReturnType<typeof operatorAwayFor>> | undefined
@@ -182,7 +204,7 @@ describe("the operator down during a failover", () => {
         deletedAt = Date.now()
         await c.env.kubectl(["-n", c.ns, "delete", "pod", old, "--wait=false"])
         target = await Ha.waitTargetMoved(c, old)
-        whileDown = await operatorAwayFor(replicas, 10_000)
+        whileDown = await operatorAwayFor(replicas, operators, 10_000)
       }, async () => {
         moved = await Ha.waitNewPrimary(c, old, 3 * minute)
       }, "operator_down_writes")
@@ -199,21 +221,20 @@ describe("the operator down during a failover", () => {
   test("primary pod cut off, the operator stopped while the hand-over waits for it to count the old primary stopped: it completes when back", async () => {
     await steady()
     const old = (await Ha.clusterRow(c)).primary
-    const node = nodeIndexOf(old)
+    const partition = podCut(old)
     const replicas = await operatorReplicas()
+    const operators = await operatorPodNames()
     let cutAt = 0
-    let cut = false
     let target: { target: string; at: number } | undefined
     let whileDown: Awaited<ReturnType<typeof operatorAwayFor>> | undefined
     let moved: { primary: string; at: number } | undefined
     try {
       const { report, timeline } = await Ha.underWriteLoad(c, async () => {
         cutAt = Date.now()
-        expect(await Effect.runPromise(Nodes.partitionPod(c.env.lk.service, node, c.ns, old, true))).toBe(true)
-        cut = true
+        await partition.cut()
         target = await Ha.waitTargetMoved(c, old, 2 * minute)
         // The cut-off primary cannot say it stopped: only the operator can count it stopped, 10 s after naming the target.
-        whileDown = await operatorAwayFor(replicas, 15_000)
+        whileDown = await operatorAwayFor(replicas, operators, 15_000)
       }, async () => {
         moved = await Ha.waitNewPrimary(c, old, 3 * minute)
       }, "operator_down_partition_writes")
@@ -224,7 +245,7 @@ describe("the operator down during a failover", () => {
       expect(moved!.at - cutAt).toBeLessThan(operatorDownBoundMs)
       expectNoLossNoSecondWriter(report)
     } finally {
-      if (cut) await Effect.runPromise(Nodes.partitionPod(c.env.lk.service, node, c.ns, old, false))
+      await partition.heal()
       await restoreOperator(replicas)
     }
     await expectHealed(old, moved!.primary)
@@ -235,16 +256,14 @@ describe("a network partition of the primary pod", () => {
   test("the cut-off primary fences itself, another takes over; healed, it rejoins as a replica", async () => {
     await steady()
     const old = (await Ha.clusterRow(c)).primary
-    const node = nodeIndexOf(old)
+    const partition = podCut(old)
     let cutAt = 0
-    let cut = false
     let fencedAfterMs = 0
     let moved: { primary: string; at: number } | undefined
     try {
       const { report, timeline } = await Ha.underWriteLoad(c, async () => {
         cutAt = Date.now()
-        expect(await Effect.runPromise(Nodes.partitionPod(c.env.lk.service, node, c.ns, old, true))).toBe(true)
-        cut = true
+        await partition.cut()
         // It can reach neither the API server nor a peer: it stops PostgreSQL by itself.
         fencedAfterMs = await eventually(`${old} to stop running as primary`, async () => ((await runsAsPrimary(old)) ? undefined : Date.now() - cutAt), minute, 100)
       }, async () => {
@@ -258,7 +277,7 @@ describe("a network partition of the primary pod", () => {
       expect(moved!.at - cutAt).toBeLessThan(nodeLossBoundMs)
       expectNoLossNoSecondWriter(report)
     } finally {
-      if (cut) await Effect.runPromise(Nodes.partitionPod(c.env.lk.service, node, c.ns, old, false))
+      await partition.heal()
     }
     await expectHealed(old, moved!.primary)
   }, 10 * minute)

@@ -59,8 +59,11 @@ export const start = Effect.fn("Nodes.start")(function* (lk: LocalKubeService, n
 })
 
 /** PIDs of every process of node N's pods (all members of each pod's PID namespace). */
-export const podProcesses = (lk: LocalKubeService, n: number): Array<number> => {
-  const holders = [...Sandbox.findHolders(nodeDir(lk.paths.root, Layout.nodeName(n))).values()]
+export const podProcesses = (lk: LocalKubeService, n: number): Array<number> =>
+  sharingPidNamespace([...Sandbox.findHolders(nodeDir(lk.paths.root, Layout.nodeName(n))).values()])
+
+/** PIDs of every process in the PID namespace of one of `holders`. */
+const sharingPidNamespace = (holders: ReadonlyArray<number>): Array<number> => {
   const nsOf = (pid: number | string) => {
     try {
       return readlinkSync(`/proc/${pid}/ns/pid`)
@@ -220,6 +223,18 @@ export const locatePod = (lk: LocalKubeService, namespace: string, pod: string):
     if (info !== undefined && Sandbox.isRunning(info.holderPid)) return { node: n, holderPid: info.holderPid, ip: info.ip }
   }
   return undefined
+}
+
+/**
+ * Fault: SIGSTOP every process of a running pod at once (a hung process, without the
+ * latency of the API server); SIGKILL still ends them, so deleting the pod clears it.
+ * Returns whether the pod was found.
+ */
+export const freezePod = (lk: LocalKubeService, namespace: string, pod: string): boolean => {
+  const where = locatePod(lk, namespace, pod)
+  if (where === undefined) return false
+  signalAll(sharingPidNamespace([where.holderPid]), "SIGSTOP")
+  return true
 }
 
 /**
