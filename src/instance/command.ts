@@ -24,6 +24,7 @@ import * as KubeSpecSource from "./KubeSpecSource.ts"
 import { SpecSource } from "./SpecSource.ts"
 import { PgStatus } from "./status/PgStatus.ts"
 import * as StatusServer from "./status/StatusServer.ts"
+import * as StrayErrors from "./StrayErrors.ts"
 
 class RunningAsRoot extends Data.TaggedError("RunningAsRoot")<{ readonly message: string }> {}
 class BadOption extends Data.TaggedError("BadOption")<{ readonly message: string }> {}
@@ -157,6 +158,7 @@ const join = Command.make("join", options, (o) => withInstance(o, Clone.join()))
 )
 
 const runProgram = Effect.gen(function*() {
+  yield* StrayErrors.guard
   const manager = yield* Manager.start()
   const settings = yield* InstanceSettings
   // The status API serves TLS with the operator's server certificate: wait for it.
