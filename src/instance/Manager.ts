@@ -9,11 +9,12 @@ import { annotations } from "../api/Naming.ts"
 import * as Certificates from "./Certificates.ts"
 import { isFenced, leader, restartToken, shutdownBudget, type ClusterView } from "./ClusterView.ts"
 import * as Clone from "./Clone.ts"
+import * as Divergence from "./Divergence.ts"
 import { managedSlotPrefix, slotNameFor } from "./config/Conninfo.ts"
 import * as ConfigFiles from "./ConfigFiles.ts"
 import { InstanceSettings } from "./InstanceSettings.ts"
 import * as Isolation from "./Isolation.ts"
-import { dataState, ensureDir, postmasterPidStatus } from "./Pgdata.ts"
+import { dataState, ensureDir, postmasterPidStatus, readWalDirectory } from "./Pgdata.ts"
 import * as Postmaster from "./Postmaster.ts"
 import * as ReceiverWatch from "./ReceiverWatch.ts"
 import * as Rewind from "./Rewind.ts"
@@ -40,6 +41,8 @@ export interface ManagerState {
   readonly restartedFor: string | undefined
   /** A standby's WAL receiver that is not streaming, watched for a stall (see ReceiverWatch.ts). */
   readonly receiverWatch: ReceiverWatch.ReceiverWatch | undefined
+  /** This standby's WAL left its primary's history (see Divergence.ts); cleared once rewound. */
+  readonly diverged: Divergence.Divergence | undefined
 }
 
 /** How long to wait before starting a postmaster that died `quickExits` times in a row (pure). */
@@ -93,7 +96,8 @@ export const start = Effect.fn("Instance.start")(function*() {
     reloadedAt: first.metadata.annotations?.[annotations.reloadedAt],
     // A new pod's PostgreSQL starts fresh: the request it finds is already satisfied.
     restartedFor: restartToken(first, self),
-    receiverWatch: undefined
+    receiverWatch: undefined,
+    diverged: undefined
   })
   const sql = yield* Sql.connect({ socketDir: settings.socketDir, port: settings.port }, "postgres", 3)
   const wake = yield* Queue.sliding<void>(1)
@@ -212,13 +216,12 @@ export const start = Effect.fn("Instance.start")(function*() {
   const demoteData = (view: ClusterView, from: string) =>
     // An interrupted pg_rewind can leave the data unusable: let it finish.
     Effect.uninterruptible(Rewind.rewindFrom(view, from)).pipe(
-      Effect.catchTags({
-        RewindImpossible: (e) =>
-          Effect.logWarning("pg_rewind impossible; re-cloning", e.message).pipe(Effect.zipRight(Clone.cloneFrom(view, from))),
-        // E.g. the -rw Service does not point at the new primary yet: try again shortly.
-        RewindSourceUnavailable: (e) =>
-          Effect.logInfo("new primary not reachable yet", e.message).pipe(Effect.zipRight(Effect.sleep("1 second")))
-      })
+      Effect.catchTag("RewindImpossible", (e) =>
+        Effect.logWarning("pg_rewind impossible; re-cloning", e.message).pipe(Effect.zipRight(Clone.cloneFrom(view, from)))),
+      Effect.zipRight(Ref.update(state, (s) => ({ ...s, diverged: undefined }))),
+      // E.g. the -rw Service does not point at the new primary yet: try again shortly.
+      Effect.catchTag("RewindSourceUnavailable", (e) =>
+        Effect.logInfo("new primary not reachable yet", e.message).pipe(Effect.zipRight(Effect.sleep("1 second"))))
     )
 
   const execute = (action: Action, view: ClusterView, probed: Probed | undefined): Effect.Effect<void, unknown, InstanceSettings | SpecSource> =>
@@ -277,6 +280,27 @@ export const start = Effect.fn("Instance.start")(function*() {
       if (!restart || pid === null) return
       yield* Effect.logWarning("restarting a WAL receiver that does not stream").pipe(Effect.annotateLogs({ pid, primary: watch?.primary }))
       yield* Effect.try(() => process.kill(pid, "SIGTERM")).pipe(Effect.ignore)
+    })
+
+  /**
+   * A standby that does not stream from a new primary may have replayed past the point where
+   * that primary's timeline forked: look at the history files its WAL receiver fetched.
+   */
+  const checkDivergence = (view: ClusterView, probed: Probed) =>
+    Effect.gen(function*() {
+      const primary = view.status?.currentPrimary
+      if (probed.walReceiver?.status === "streaming" || primary === undefined || primary === self) return
+      const checkpointTimeline = probed.restartpointTimeline
+      const replayedLsn = probed.replayedLsn
+      if (checkpointTimeline === null || replayedLsn === null || (yield* Ref.get(state)).diverged !== undefined) return
+      const wal = yield* readWalDirectory(settings.pgdata)
+      const found = Divergence.divergence({ checkpointTimeline, replayedLsn, ...wal })
+      if (found === undefined) return
+      yield* Effect.logWarning("this standby replayed WAL that is not in the primary's history: it will be rewound").pipe(
+        Effect.annotateLogs({ primary, ...found })
+      )
+      yield* Ref.update(state, (s) => ({ ...s, diverged: found }))
+      yield* wake.offer(undefined)
     })
 
   /** Restart PostgreSQL as asked (e.g. for a parameter that needs it); the loop starts it again at once. */
@@ -345,6 +369,7 @@ export const start = Effect.fn("Instance.start")(function*() {
       postmaster,
       walReceiverActive: probed?.walReceiver !== null && probed?.walReceiver !== undefined,
       caughtUp: probed?.caughtUp ?? false,
+      diverged: before.diverged !== undefined,
       isolated: yield* isolation.isolated
     }
     const decision = decide(before.role, observation)
@@ -360,7 +385,10 @@ export const start = Effect.fn("Instance.start")(function*() {
         Effect.catchAll((e) => Effect.logWarning("configuration not updated", e.message).pipe(Effect.as(before.refusedParameters)))
       )
     yield* Ref.update(state, (s) => ({ ...s, role: decision.role, detail, refusedParameters: refused, fenced }))
-    if (decision.role._tag === "Standby" && probed !== undefined) yield* watchReceiver(view, probed)
+    if (decision.role._tag === "Standby" && probed !== undefined) {
+      yield* watchReceiver(view, probed)
+      yield* checkDivergence(view, probed)
+    }
     const token = restartToken(view, self)
     // Only from a steady state (no hand-over, no start or stop in progress).
     if (token !== undefined && token !== before.restartedFor && decision.action._tag === "Wait") return yield* restartInPlace(token)

@@ -1,6 +1,6 @@
 /** The data directory on disk: what state it is in, and writing files into it safely. */
 import { Data, Effect } from "effect"
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
 import { dirname } from "node:path"
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
@@ -27,6 +27,19 @@ export const postmasterPidStatus = (pgdata: string): Effect.Effect<string | unde
     if (first !== undefined) return first
     await Bun.sleep(20)
     return readPidStatus(pgdata)
+  })
+
+/** The names in PGDATA/pg_wal, and a reader of its timeline history files (read at once: they are small and few). */
+export const readWalDirectory = (pgdata: string): Effect.Effect<{ readonly walFiles: ReadonlyArray<string>; readonly readHistory: (name: string) => string | undefined }> =>
+  Effect.promise(async () => {
+    const dir = `${pgdata}/pg_wal`
+    const walFiles = await readdir(dir).catch(() => [])
+    const histories = new Map<string, string>()
+    for (const name of walFiles.filter((f) => f.endsWith(".history"))) {
+      const content = await readFile(`${dir}/${name}`, "utf8").catch(() => undefined)
+      if (content !== undefined) histories.set(name, content)
+    }
+    return { walFiles, readHistory: (name: string) => histories.get(name) }
   })
 
 /** Write `content` only if it differs; atomically (rename). Returns whether it changed. */

@@ -12,6 +12,7 @@ const obs = (o: Partial<Observation>): Observation => ({
   walReceiverActive: false,
   caughtUp: true,
   predecessorStopped: true,
+  diverged: false,
   isolated: false,
   ...o
 })
@@ -63,6 +64,14 @@ describe("Role.decide", () => {
     expect(step({ ...standby, currentPrimary: "c-2", caughtUp: false })).toEqual(["Promoting", "Wait"])
     expect(step({ ...standby, currentPrimary: "c-2", predecessorStopped: false })).toEqual(["Promoting", "Wait"])
     expect(step({ ...standby, currentPrimary: "c-2" })).toEqual(["Promoting", "Promote"])
+  })
+  test("a diverged standby stops, waits for the new primary to lead, then is rewound from it", () => {
+    const standby = { data: "standby" as const, diverged: true, targetPrimary: "c-2", currentPrimary: "c-2" }
+    expect(step({ ...standby, postmaster: running(true) })).toEqual(["Demoting", "StopPostmaster"])
+    expect(decide(Role.Demoting(), obs({ ...standby, postmaster: { _tag: "NotRunning" } })).action).toEqual({ _tag: "Rewind", from: "c-2" })
+    expect(step({ ...standby, postmaster: { _tag: "NotRunning" }, currentPrimary: "c-3" })).toEqual(["Demoting", "Wait"])
+    // Named itself meanwhile, it starts and promotes as any standby: its WAL is the newest there is.
+    expect(step({ ...standby, postmaster: { _tag: "NotRunning" }, targetPrimary: "c-1" })).toEqual(["Starting", "StartPostmaster"])
   })
   test("fencing stops the postmaster and then waits, whatever the role", () => {
     expect(step({ fenced: true })).toEqual(["Fenced", "StopPostmaster"])

@@ -40,6 +40,8 @@ export interface Observation {
   readonly caughtUp: boolean
   /** The operator has seen the primary this instance would take over from stopped. */
   readonly predecessorStopped: boolean
+  /** This standby replayed WAL that is not in its primary's history (see Divergence.ts): it must be rewound. */
+  readonly diverged: boolean
   /** Neither the API server nor any peer has answered for the isolation bound (see Isolation.ts). */
   readonly isolated: boolean
 }
@@ -68,6 +70,12 @@ const decision = (role: Role, action: Action): Decision => ({ role, action })
 
 /** A primary that could not confirm it is still the one named (see Isolation.ts). */
 export const isolatedRole = Role.Stopped({ reason: "isolated: neither the API server nor any peer answers" })
+
+/** Data off the primary's timeline (a former primary's, a diverged standby's) follows only once the new primary has taken over. */
+const rejoin = (o: Observation): Decision =>
+  o.currentPrimary === o.targetPrimary && o.currentPrimary !== undefined
+    ? decision(Role.Demoting(), Action.Rewind({ from: o.currentPrimary }))
+    : decision(Role.Demoting(), Action.Wait({ why: "waiting for the new primary" }))
 
 /** The next role and action. The previous role only refines waiting states. */
 export const decide = (previous: Role, o: Observation): Decision => {
@@ -98,6 +106,7 @@ export const decide = (previous: Role, o: Observation): Decision => {
         if (!o.caughtUp) return decision(Role.Promoting(), Action.Wait({ why: "replaying received WAL" }))
         return decision(Role.Promoting(), Action.Promote())
       }
+      if (o.diverged) return decision(Role.Demoting(), Action.StopPostmaster())
       return decision(Role.Standby({ streaming: o.walReceiverActive }), Action.Wait({ why: "standby" }))
     case "Starting":
       // A primary's data starting while another leads cannot happen through StartPostmaster, but
@@ -110,16 +119,12 @@ export const decide = (previous: Role, o: Observation): Decision => {
         case "missing":
           return decision(Role.Stopped({ reason: "PGDATA is not initialised" }), Action.Wait({ why: "no data" }))
         case "standby":
-          return decision(Role.Starting(), Action.StartPostmaster())
+          return o.diverged && anotherLeads ? rejoin(o) : decision(Role.Starting(), Action.StartPostmaster())
         case "primary":
           if (!anotherLeads) {
             return o.isolated ? decision(isolatedRole, Action.Wait({ why: isolatedRole.reason })) : decision(Role.Starting(), Action.StartPostmaster())
           }
-          // A former primary follows only once the new one has taken over.
-          if (o.currentPrimary === o.targetPrimary && o.currentPrimary !== undefined) {
-            return decision(Role.Demoting(), Action.Rewind({ from: o.currentPrimary }))
-          }
-          return decision(Role.Demoting(), Action.Wait({ why: "waiting for the new primary" }))
+          return rejoin(o)
       }
   }
 }

@@ -317,6 +317,41 @@ describe("tusk instance", () => {
     expect(watch.overlaps).toEqual([])
   }, 150_000)
 
+  test("a standby that replayed past the new primary's fork point is rewound and follows it", async () => {
+    // c-1 stops (fenced) while c-3 replays more of c-2's WAL: promoted, c-1 forks before what c-3 has.
+    cluster.updateCluster((d) => {
+      d.metadata.annotations = { "tusk.dev/fencedInstances": "c-1" }
+    })
+    await eventually("c-1 fenced", async () => ((await cluster.pgStatus("c-1")).postmasterRunning ? undefined : true))
+    await cluster.once("c-2", (sql) => sql`create table ahead as select g as id from generate_series(1, 100) g`)
+    await eventually("c-3 replayed the table", () => rowCount("c-3", "ahead").then((n) => (n === 100 ? true : undefined), () => undefined))
+    cluster.updateCluster((d) => {
+      d.status.targetPrimary = "c-1"
+    })
+    await eventually("c-2 stopped", async () => ((await cluster.pgStatus("c-2")).postmasterRunning ? undefined : true))
+    cluster.updateCluster((d) => {
+      delete d.metadata.annotations
+    })
+    await eventually("currentPrimary c-1", async () => (currentPrimary() === "c-1" ? true : undefined), 30_000)
+    await streamingFrom("c-3", "c-1")
+    await streamingFrom("c-2", "c-1")
+    const logs = cluster.logs(runs.get("c-3")!)
+    expect(logs.some((l) => String(l["msg"]).includes("not in the primary's history"))).toBe(true)
+    expect(logs.some((l) => l["msg"] === "rewound")).toBe(true)
+    // What only c-3 had is gone; what c-1 writes now reaches it.
+    await cluster.once("c-1", (sql) => sql`insert into t1 values (104, 'after the standby rewind')`)
+    await eventually("c-3 caught up", async () => ((await rowCount("c-3", "t1")) === 104 ? true : undefined))
+    expect((await cluster.once("c-3", (sql) => sql`select to_regclass('ahead') is null as gone`))[0]?.["gone"]).toBe(true)
+    // Back to c-2 leading, as the tests below expect.
+    cluster.updateCluster((d) => {
+      d.status.targetPrimary = "c-2"
+    })
+    await eventually("currentPrimary c-2", async () => (currentPrimary() === "c-2" ? true : undefined), 30_000)
+    await streamingFrom("c-1", "c-2")
+    await streamingFrom("c-3", "c-2")
+    expect(watch.overlaps).toEqual([])
+  }, 150_000)
+
   test("instance status prints /pg/status; bootstrap copies the executable; root is refused", async () => {
     const p = cluster.ports.get("c-2")!
     const status = Bun.spawnSync([...tuskCommand, "instance", "status", "--cert-dir", `${cluster.dir}/c-2/certificates`, "--status-port", String(p.status)])

@@ -9,6 +9,8 @@ export interface Probed {
   readonly systemId: string
   readonly version: string
   readonly timeline: number | null
+  /** A standby's timeline as of its last restartpoint (`pg_control_checkpoint()`); null on a primary. */
+  readonly restartpointTimeline: number | null
   readonly currentLsn: string | null
   readonly receivedLsn: string | null
   readonly replayedLsn: string | null
@@ -63,6 +65,7 @@ export const probe = Effect.fn("Probe.probe")(function*(sql: Sql) {
     systemId: String(base?.["system_id"] ?? ""),
     version: String(base?.["version"] ?? ""),
     timeline: receiverTimeline ?? numberOrNull(base?.["timeline"]),
+    restartpointTimeline: base?.["in_recovery"] === true ? numberOrNull(base["timeline"]) : null,
     currentLsn: base?.["current_lsn"] ?? null,
     receivedLsn: base?.["received_lsn"] ?? null,
     replayedLsn: base?.["replayed_lsn"] ?? null,
